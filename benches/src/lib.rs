@@ -1,0 +1,2 @@
+#![forbid(unsafe_code)]
+//! Criterion benchmarks of every qrnm part live in `benches/`.

@@ -1,0 +1,4 @@
+#![forbid(unsafe_code)]
+
+pub mod mode;
+pub mod primitives;
