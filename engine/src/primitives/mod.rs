@@ -9,6 +9,13 @@
 //! encoding. Secret bytes are always wrapped in [`SecretBytes`] or
 //! [`SharedSecret`], which zeroize on drop and never print their contents.
 
+pub mod aead;
+pub mod backend_set;
+pub mod kem;
+pub mod sig;
+
+pub use backend_set::{BackendSet, BackendSpecError};
+
 use std::fmt;
 
 use subtle::ConstantTimeEq;
@@ -56,6 +63,16 @@ pub enum PrimitiveError {
     /// The operating system's random number generator failed.
     #[error("random number generator failed")]
     Rng,
+    /// A signature context string exceeded the 255 bytes FIPS 204 allows.
+    #[error("context string too long: at most 255 bytes, got {actual}")]
+    ContextTooLong {
+        /// Length received.
+        actual: usize,
+    },
+    /// Signing failed inside the backend (for example ML-DSA rejection
+    /// sampling exceeded its bound, or a secret key did not parse).
+    #[error("signing failed")]
+    Signing,
 }
 
 /// Secret key material of variable length, zeroized on drop.
@@ -202,8 +219,11 @@ pub trait KeyAgreement: Send + Sync {
     fn public_key(&self, secret: &SecretBytes) -> Result<Vec<u8>, PrimitiveError>;
     /// Computes the shared secret with `peer_public`. Rejects an all-zero
     /// result (a low-order peer point) with [`PrimitiveError::InvalidPublicKey`].
-    fn agree(&self, secret: &SecretBytes, peer_public: &[u8])
-    -> Result<SharedSecret, PrimitiveError>;
+    fn agree(
+        &self,
+        secret: &SecretBytes,
+        peer_public: &[u8],
+    ) -> Result<SharedSecret, PrimitiveError>;
 }
 
 /// A signature scheme: Ed25519, ML-DSA-65 or ML-DSA-87.
@@ -226,6 +246,23 @@ pub trait Signer: Send + Sync {
         message: &[u8],
         context: &[u8],
     ) -> Result<Vec<u8>, PrimitiveError>;
+    /// Signs with caller-supplied signing randomness, for test vectors: for
+    /// ML-DSA the 32-byte `rnd` of FIPS 204, where all zeros gives the
+    /// deterministic variant. Backends without it return
+    /// [`PrimitiveError::Unsupported`].
+    fn sign_derand(
+        &self,
+        secret_key: &SecretBytes,
+        message: &[u8],
+        context: &[u8],
+        randomness: &[u8],
+    ) -> Result<Vec<u8>, PrimitiveError> {
+        let _ = (secret_key, message, context, randomness);
+        Err(PrimitiveError::Unsupported {
+            backend: self.backend(),
+            operation: "signing with caller-supplied randomness",
+        })
+    }
     /// Verifies strictly. For Ed25519: canonical `s`, canonical encodings of
     /// `R` and `A`, and neither of small order.
     fn verify(
@@ -280,4 +317,72 @@ pub trait Aead: Send + Sync {
         aad: &[u8],
         ciphertext: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, PrimitiveError>;
+}
+
+/// Fills a zeroizing array with bytes from the operating system's random
+/// number generator.
+///
+/// # Errors
+/// [`PrimitiveError::Rng`] if the operating system's generator fails.
+pub(crate) fn os_random<const N: usize>() -> Result<Zeroizing<[u8; N]>, PrimitiveError> {
+    let mut bytes = Zeroizing::new([0u8; N]);
+    getrandom::fill(bytes.as_mut_slice()).map_err(|_| PrimitiveError::Rng)?;
+    Ok(bytes)
+}
+
+/// Copies `bytes` into an array after checking its length.
+///
+/// # Errors
+/// [`PrimitiveError::InvalidLength`], naming `what`, unless `bytes` is `N`
+/// bytes long.
+pub(crate) fn to_array<const N: usize>(
+    what: &'static str,
+    bytes: &[u8],
+) -> Result<[u8; N], PrimitiveError> {
+    <[u8; N]>::try_from(bytes).map_err(|_| PrimitiveError::InvalidLength {
+        what,
+        expected: N,
+        actual: bytes.len(),
+    })
+}
+
+/// Like [`to_array`], for secret bytes: the copy zeroizes on drop.
+///
+/// # Errors
+/// [`PrimitiveError::InvalidLength`], naming `what`, unless `bytes` is `N`
+/// bytes long.
+pub(crate) fn to_secret_array<const N: usize>(
+    what: &'static str,
+    bytes: &[u8],
+) -> Result<Zeroizing<[u8; N]>, PrimitiveError> {
+    let mut copy = Zeroizing::new([0u8; N]);
+    if bytes.len() != N {
+        return Err(PrimitiveError::InvalidLength {
+            what,
+            expected: N,
+            actual: bytes.len(),
+        });
+    }
+    copy.copy_from_slice(bytes);
+    Ok(copy)
+}
+
+/// Checks that a byte slice has the length an algorithm requires.
+///
+/// # Errors
+/// [`PrimitiveError::InvalidLength`], naming `what`, on any other length.
+pub(crate) fn check_len(
+    what: &'static str,
+    bytes: &[u8],
+    expected: usize,
+) -> Result<(), PrimitiveError> {
+    if bytes.len() == expected {
+        Ok(())
+    } else {
+        Err(PrimitiveError::InvalidLength {
+            what,
+            expected,
+            actual: bytes.len(),
+        })
+    }
 }
