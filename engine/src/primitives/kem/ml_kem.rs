@@ -26,6 +26,7 @@
 use aws_lc_rs::kem as awslc;
 use libcrux_ml_kem::{MlKemCiphertext, MlKemPrivateKey, MlKemPublicKey};
 use pqcrypto_traits::kem::{Ciphertext as _, PublicKey as _, SecretKey as _, SharedSecret as _};
+use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
 use crate::mode::KemAlg;
@@ -80,6 +81,34 @@ pub fn check_encapsulation_key(ek: &[u8], rank: usize) -> Result<(), PrimitiveEr
         }
     }
     Ok(())
+}
+
+/// Checks a decapsulation key as FIPS 203 section 7.3 requires of a key
+/// from an untrusted source: its length, and that the hash it stores equals
+/// `H(ek)` of the encapsulation key it embeds. `rank` is k (3 or 4).
+///
+/// `decapsulate` does not run this check, because it costs a SHA3-256 over
+/// the embedded key on every call and keys made by `generate` pass it. Run
+/// it once when a decapsulation key is loaded from storage.
+///
+/// # Errors
+/// [`PrimitiveError::InvalidLength`] unless `dk` is `768 * rank + 96` bytes;
+/// [`PrimitiveError::Kem`] if the stored hash does not match.
+pub fn check_decapsulation_key(dk: &[u8], rank: usize) -> Result<(), PrimitiveError> {
+    let ek_start = 384 * rank;
+    let hash_start = 768 * rank + 32;
+    check_len("ML-KEM decapsulation key", dk, hash_start + 64)?;
+
+    let ek = dk.get(ek_start..hash_start).ok_or(PrimitiveError::Kem)?;
+    let stored = dk
+        .get(hash_start..hash_start + 32)
+        .ok_or(PrimitiveError::Kem)?;
+    let computed = libcrux_sha3::sha256(ek);
+    if bool::from(computed.as_slice().ct_eq(stored)) {
+        Ok(())
+    } else {
+        Err(PrimitiveError::Kem)
+    }
 }
 
 /// Implements [`Kem`] for one libcrux parameter set.

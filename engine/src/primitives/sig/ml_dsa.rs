@@ -54,9 +54,136 @@ fn check_context(context: &[u8]) -> Result<(), PrimitiveError> {
     Ok(())
 }
 
+/// The dimensions of `s1` and `s2` in an encoded ML-DSA signing key (FIPS
+/// 204, Table 1 and Algorithm 24 `skEncode`).
+#[derive(Debug, Clone, Copy)]
+struct SecretShape {
+    /// Polynomials in `s1`.
+    l: usize,
+    /// Polynomials in `s2`.
+    k: usize,
+    /// The coefficient bound eta; each coefficient is stored as `eta - c`.
+    eta: u16,
+    /// Bits per stored coefficient, `bitlen(2 * eta)`.
+    bits: usize,
+}
+
+const ML_DSA_65_SHAPE: SecretShape = SecretShape {
+    l: 5,
+    k: 6,
+    eta: 4,
+    bits: 4,
+};
+const ML_DSA_87_SHAPE: SecretShape = SecretShape {
+    l: 7,
+    k: 8,
+    eta: 2,
+    bits: 3,
+};
+
+/// Bytes of `rho || K || tr` before `s1` in an encoded signing key.
+const SECRET_KEY_PREFIX_LEN: usize = 128;
+
+/// Checks that every stored coefficient of `s1` and `s2` is at most
+/// `2 * eta`, as `skDecode` requires, so that a corrupted or malicious
+/// signing key is rejected instead of producing a signature.
+///
+/// The scan takes the same time for every key of a given length.
+///
+/// # Errors
+/// [`PrimitiveError::Signing`] if a coefficient is out of range or the key is
+/// too short to hold `s1` and `s2`.
+fn check_signing_key(secret_key: &[u8], shape: SecretShape) -> Result<(), PrimitiveError> {
+    let packed_len = (shape.l + shape.k) * 32 * shape.bits;
+    let packed = secret_key
+        .get(SECRET_KEY_PREFIX_LEN..SECRET_KEY_PREFIX_LEN + packed_len)
+        .ok_or(PrimitiveError::Signing)?;
+
+    // Stream the bits little-endian; a coefficient above 2 * eta makes
+    // `2 * eta - c` wrap, which sets bit 15 of the difference.
+    let mask = (1u32 << shape.bits) - 1;
+    let (mut buffer, mut buffered, mut out_of_range) = (0u32, 0usize, 0u16);
+    for &byte in packed {
+        buffer |= u32::from(byte) << buffered;
+        buffered += 8;
+        while buffered >= shape.bits {
+            let coefficient = (buffer & mask) as u16;
+            out_of_range |= (2 * shape.eta).wrapping_sub(coefficient) >> 15;
+            buffer >>= shape.bits;
+            buffered -= shape.bits;
+        }
+    }
+
+    if out_of_range == 0 {
+        Ok(())
+    } else {
+        Err(PrimitiveError::Signing)
+    }
+}
+
+/// The layout of `z` in an encoded ML-DSA signature (FIPS 204, Table 1 and
+/// Algorithm 26 `sigEncode`): `c_tilde || z || h`, each coefficient of `z`
+/// stored in 20 bits as `gamma1 - z` with gamma1 = 2^19.
+#[derive(Debug, Clone, Copy)]
+struct ResponseShape {
+    /// Bytes of the commitment hash `c_tilde` before `z`.
+    c_tilde_len: usize,
+    /// Polynomials in `z`.
+    l: usize,
+    /// The bound beta = tau * eta; every `|z_i|` must be below gamma1 - beta.
+    beta: u32,
+}
+
+const ML_DSA_65_RESPONSE: ResponseShape = ResponseShape {
+    c_tilde_len: 48,
+    l: 5,
+    beta: 196,
+};
+const ML_DSA_87_RESPONSE: ResponseShape = ResponseShape {
+    c_tilde_len: 64,
+    l: 7,
+    beta: 120,
+};
+
+/// gamma1 of ML-DSA-65 and ML-DSA-87.
+const GAMMA1: u32 = 1 << 19;
+
+/// Checks the infinity norm of the response `z` of a signature:
+/// `|z_i| < gamma1 - beta` for every coefficient, as verification requires.
+///
+/// The PQClean wrapper runs it before PQClean's own verification, because
+/// the `pqcrypto-mldsa` 0.1.2 build accepts signatures that violate this
+/// bound (Wycheproof's `InfinityNormViolation` vectors).
+///
+/// # Errors
+/// [`PrimitiveError::Signature`] if a coefficient is out of bounds or the
+/// signature is too short to hold `z`.
+fn check_response_norm(signature: &[u8], shape: ResponseShape) -> Result<(), PrimitiveError> {
+    let z_len = shape.l * 256 * 20 / 8;
+    let z = signature
+        .get(shape.c_tilde_len..shape.c_tilde_len + z_len)
+        .ok_or(PrimitiveError::Signature)?;
+
+    // Five bytes hold two 20-bit little-endian values v = gamma1 - z_i; the
+    // bound |z_i| < gamma1 - beta is beta < v < 2 * gamma1 - beta.
+    for chunk in z.chunks_exact(5) {
+        let packed = chunk
+            .iter()
+            .rev()
+            .fold(0u64, |acc, &byte| (acc << 8) | u64::from(byte));
+        for v in [packed & 0xf_ffff, packed >> 20] {
+            let v = v as u32;
+            if v <= shape.beta || v >= 2 * GAMMA1 - shape.beta {
+                return Err(PrimitiveError::Signature);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Implements [`Signer`] for one libcrux parameter set.
 macro_rules! libcrux_ml_dsa {
-    ($name:ident, $module:ident, $alg:expr, $pk:literal, $sk:literal, $sig:literal, $doc:literal) => {
+    ($name:ident, $module:ident, $alg:expr, $shape:expr, $pk:literal, $sk:literal, $sig:literal, $doc:literal) => {
         #[doc = $doc]
         #[derive(Debug, Clone, Copy, Default)]
         pub struct $name;
@@ -110,6 +237,7 @@ macro_rules! libcrux_ml_dsa {
                     randomness,
                 )?;
                 let key = to_secret_array::<$sk>("ML-DSA secret key", secret_key.expose())?;
+                check_signing_key(key.as_slice(), $shape)?;
                 let mut key = MLDSASigningKey::<$sk>::new(*key);
 
                 let signature = libcrux_ml_dsa::$module::sign(&key, message, context, *rnd);
@@ -144,6 +272,7 @@ libcrux_ml_dsa!(
     LibcruxMlDsa65,
     ml_dsa_65,
     SigAlg::MlDsa65,
+    ML_DSA_65_SHAPE,
     1952,
     4032,
     3309,
@@ -153,6 +282,7 @@ libcrux_ml_dsa!(
     LibcruxMlDsa87,
     ml_dsa_87,
     SigAlg::MlDsa87,
+    ML_DSA_87_SHAPE,
     2592,
     4896,
     4627,
@@ -161,7 +291,7 @@ libcrux_ml_dsa!(
 
 /// Implements [`Signer`] for one `pqcrypto-mldsa` parameter set.
 macro_rules! pqclean_ml_dsa {
-    ($name:ident, $module:ident, $alg:expr, $doc:literal) => {
+    ($name:ident, $module:ident, $alg:expr, $shape:expr, $response:expr, $doc:literal) => {
         #[doc = $doc]
         #[derive(Debug, Clone, Copy, Default)]
         pub struct $name;
@@ -202,6 +332,7 @@ macro_rules! pqclean_ml_dsa {
                     secret_key.expose(),
                     pqcrypto_mldsa::$module::secret_key_bytes(),
                 )?;
+                check_signing_key(secret_key.expose(), $shape)?;
                 let key = pqcrypto_mldsa::$module::SecretKey::from_bytes(secret_key.expose())
                     .map_err(|_| PrimitiveError::Signing)?;
 
@@ -222,6 +353,7 @@ macro_rules! pqclean_ml_dsa {
                 check_context(context)?;
                 check_len("ML-DSA public key", public_key, $alg.public_key_len())?;
                 check_len("ML-DSA signature", signature, $alg.signature_len())?;
+                check_response_norm(signature, $response)?;
                 let key = pqcrypto_mldsa::$module::PublicKey::from_bytes(public_key)
                     .map_err(|_| PrimitiveError::Signature)?;
                 let signature = pqcrypto_mldsa::$module::DetachedSignature::from_bytes(signature)
@@ -240,18 +372,22 @@ pqclean_ml_dsa!(
     PqcleanMlDsa65,
     mldsa65,
     SigAlg::MlDsa65,
+    ML_DSA_65_SHAPE,
+    ML_DSA_65_RESPONSE,
     "ML-DSA-65 from PQClean (AVX2 when the CPU has it) through `pqcrypto-mldsa`."
 );
 pqclean_ml_dsa!(
     PqcleanMlDsa87,
     mldsa87,
     SigAlg::MlDsa87,
+    ML_DSA_87_SHAPE,
+    ML_DSA_87_RESPONSE,
     "ML-DSA-87 from PQClean (AVX2 when the CPU has it) through `pqcrypto-mldsa`."
 );
 
 /// Implements [`Signer`] for one `aws-lc-rs` parameter set.
 macro_rules! awslc_ml_dsa {
-    ($name:ident, $signing:expr, $verification:expr, $alg:expr, $doc:literal) => {
+    ($name:ident, $signing:expr, $verification:expr, $alg:expr, $shape:expr, $sk_len:literal, $doc:literal) => {
         #[doc = $doc]
         #[derive(Debug, Clone, Copy, Default)]
         pub struct $name;
@@ -311,6 +447,8 @@ macro_rules! awslc_ml_dsa {
                 context: &[u8],
             ) -> Result<Vec<u8>, PrimitiveError> {
                 Self::check_context(context)?;
+                check_len("ML-DSA secret key", secret_key.expose(), $sk_len)?;
+                check_signing_key(secret_key.expose(), $shape)?;
                 let pair =
                     awslc::PqdsaKeyPair::from_raw_private_key(&$signing, secret_key.expose())
                         .map_err(|_| PrimitiveError::Signing)?;
@@ -347,6 +485,8 @@ awslc_ml_dsa!(
     awslc::ML_DSA_65_SIGNING,
     awslc::ML_DSA_65,
     SigAlg::MlDsa65,
+    ML_DSA_65_SHAPE,
+    4032,
     "ML-DSA-65 from AWS-LC through `aws-lc-rs` (empty context only)."
 );
 awslc_ml_dsa!(
@@ -354,5 +494,7 @@ awslc_ml_dsa!(
     awslc::ML_DSA_87_SIGNING,
     awslc::ML_DSA_87,
     SigAlg::MlDsa87,
+    ML_DSA_87_SHAPE,
+    4896,
     "ML-DSA-87 from AWS-LC through `aws-lc-rs` (empty context only)."
 );
