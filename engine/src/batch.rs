@@ -1,0 +1,168 @@
+//! Batch sealing and opening on the rayon thread pool.
+//!
+//! Each item goes through the same code as a single [`Engine::seal`] or
+//! [`Engine::open`](crate::Engine::open); only signature verification is
+//! regrouped. [`open_many`] first decrypts every envelope in parallel, then
+//! verifies all Ed25519 signatures that reached that stage with one call to
+//! the batch verifier, and the ML-DSA signatures one by one in parallel.
+//! Results keep the input order, and an item fails only through its own
+//! checks: the batch verifier reports one result per signature.
+//!
+//! [`Engine::seal`]: crate::Engine::seal
+
+use rayon::prelude::*;
+
+use crate::bundle::Recipient;
+use crate::engine::SealItem;
+use crate::envelope::{self, DEFAULT_ENVELOPE_TTL_SECS, Opened, Sealed, Unverified};
+use crate::error::{OpenError, SealError, SignatureError};
+use crate::identity::{Identity, SignatureCheck, SignedMessage};
+use crate::mode::SigAlg;
+use crate::negotiate::Policy;
+use crate::primitives::{BackendSet, BatchItem};
+
+/// Seals every item in parallel; see [`crate::Engine::seal_many`].
+pub(crate) fn seal_many(
+    backends: &BackendSet,
+    sender: &Identity,
+    items: &[SealItem<'_>],
+    policy: &Policy,
+    now: u64,
+) -> Vec<Result<Sealed, SealError>> {
+    items
+        .par_iter()
+        .map(|item| {
+            let ttl = DEFAULT_ENVELOPE_TTL_SECS;
+            envelope::seal(backends, sender, item.to, policy, item.payload, now, ttl)
+        })
+        .collect()
+}
+
+/// Opens every envelope; see [`crate::Engine::open_many`].
+pub(crate) fn open_many(
+    backends: &BackendSet,
+    me: &Recipient,
+    policy: &Policy,
+    envelopes: &[&[u8]],
+    now: u64,
+) -> Vec<Result<Opened, OpenError>> {
+    let decrypted: Vec<Result<Unverified, OpenError>> = envelopes
+        .par_iter()
+        .map(|envelope| envelope::decrypt(backends, me, policy, envelope, now))
+        .collect();
+
+    let verdicts = verify_all(backends, &decrypted);
+
+    decrypted
+        .into_iter()
+        .zip(verdicts)
+        .map(|(item, verdict)| {
+            verdict?;
+            item.map(Unverified::into_opened)
+        })
+        .collect()
+}
+
+/// One signature to verify, with the item and position it belongs to.
+struct Slot<'a> {
+    item: usize,
+    index: usize,
+    check: &'a SignatureCheck<'a>,
+    message: &'a SignedMessage,
+}
+
+/// Verifies the signatures of every decrypted item and returns one verdict
+/// per item: the first failure in ascending algorithm order, as
+/// [`Unverified::verify`] reports it, or `Ok` if all passed. Items that
+/// failed before this stage get `Ok` here and keep their own error.
+fn verify_all(
+    backends: &BackendSet,
+    decrypted: &[Result<Unverified, OpenError>],
+) -> Vec<Result<(), OpenError>> {
+    let plans: Vec<Result<Vec<SignatureCheck<'_>>, SignatureError>> = decrypted
+        .iter()
+        .map(|item| match item {
+            Ok(unverified) => unverified.signature_checks(),
+            Err(_) => Ok(Vec::new()),
+        })
+        .collect();
+
+    let mut ed25519 = Vec::new();
+    let mut others = Vec::new();
+    for (item, (plan, decrypted)) in plans.iter().zip(decrypted).enumerate() {
+        let (Ok(checks), Ok(unverified)) = (plan, decrypted) else {
+            continue;
+        };
+        for (index, check) in checks.iter().enumerate() {
+            let slot = Slot {
+                item,
+                index,
+                check,
+                message: unverified.message(),
+            };
+            if check.alg == SigAlg::Ed25519 {
+                ed25519.push(slot);
+            } else {
+                others.push(slot);
+            }
+        }
+    }
+
+    let mut outcomes: Vec<Vec<Result<(), SignatureError>>> = plans
+        .iter()
+        .map(|plan| {
+            plan.as_ref()
+                .map_or(Vec::new(), |checks| vec![Ok(()); checks.len()])
+        })
+        .collect();
+    let ed25519_results = verify_ed25519_batch(backends, &ed25519);
+    let other_results: Vec<Result<(), SignatureError>> = others
+        .par_iter()
+        .map(|slot| slot.check.verify(backends, slot.message))
+        .collect();
+    for (slot, result) in ed25519
+        .iter()
+        .chain(&others)
+        .zip(ed25519_results.into_iter().chain(other_results))
+    {
+        outcomes[slot.item][slot.index] = result;
+    }
+
+    plans
+        .into_iter()
+        .zip(outcomes)
+        .map(|(plan, outcome)| {
+            plan?;
+            outcome.into_iter().collect::<Result<(), SignatureError>>()
+        })
+        .map(|verdict| verdict.map_err(OpenError::Signature))
+        .collect()
+}
+
+/// Verifies every Ed25519 slot with one batch call.
+fn verify_ed25519_batch(
+    backends: &BackendSet,
+    slots: &[Slot<'_>],
+) -> Vec<Result<(), SignatureError>> {
+    if slots.is_empty() {
+        return Vec::new();
+    }
+
+    let items: Vec<BatchItem<'_>> = slots
+        .iter()
+        .map(|slot| BatchItem {
+            public_key: slot.check.public_key,
+            message: slot.message.input_for(SigAlg::Ed25519).0,
+            signature: slot.check.signature,
+        })
+        .collect();
+    let results = backends.ed25519_batch.verify_batch(&items);
+
+    // A result the backend did not return counts as a failure, never a pass.
+    (0..slots.len())
+        .map(|i| match results.get(i) {
+            Some(Ok(())) => Ok(()),
+            _ => Err(SignatureError::Invalid(SigAlg::Ed25519)),
+        })
+        .collect()
+}
