@@ -250,7 +250,7 @@ impl Kem for XWing {
             ("pqclean", "dalek") => "pqclean+dalek",
             ("pqclean", "aws-lc-rs") => "pqclean+aws-lc-rs",
             ("aws-lc-rs", "dalek") => "aws-lc-rs+dalek",
-            ("aws-lc-rs", "aws-lc-rs") => "aws-lc-rs",
+            ("aws-lc-rs", "aws-lc-rs") => "aws-lc-rs+aws-lc-rs",
             _ => "custom",
         }
     }

@@ -288,43 +288,6 @@ impl Signer for AwsLcEd25519 {
     }
 }
 
-/// Batch verification with the cofactored strict rule.
-///
-/// Items that fail checks 1 to 3 fail at once. The rest are checked together
-/// with one multiscalar multiplication; if that fails, each is verified
-/// alone so that only the bad ones fail.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CofactoredBatchVerifier;
-
-impl CofactoredBatchVerifier {
-    /// Checks `[8](sum z_i ([s_i]B - R_i - [k_i]A_i)) = 0` for random `z_i`.
-    ///
-    /// Returns `false` if the operating system's generator fails, so that
-    /// the caller falls back to single verification.
-    fn equation_holds(items: &[&Prepared]) -> bool {
-        let Ok(weights) = batch_weights(items.len()) else {
-            return false;
-        };
-
-        let mut scalars = Vec::with_capacity(2 * items.len() + 1);
-        let mut points = Vec::with_capacity(2 * items.len() + 1);
-        let mut base_scalar = Scalar::ZERO;
-        for (item, z) in items.iter().zip(&weights) {
-            base_scalar += z * item.s;
-            scalars.push(-z);
-            points.push(item.r);
-            scalars.push(-(z * item.k));
-            points.push(item.a);
-        }
-        scalars.push(base_scalar);
-        points.push(ED25519_BASEPOINT_POINT);
-
-        EdwardsPoint::vartime_multiscalar_mul(&scalars, &points)
-            .mul_by_cofactor()
-            .is_identity()
-    }
-}
-
 /// Draws `count` random 128-bit batch weights from the operating system.
 fn batch_weights(count: usize) -> Result<Vec<Scalar>, PrimitiveError> {
     let mut random = Zeroizing::new(vec![0u8; count * BATCH_WEIGHT_LEN]);
@@ -339,6 +302,72 @@ fn batch_weights(count: usize) -> Result<Vec<Scalar>, PrimitiveError> {
         })
         .collect();
     Ok(weights)
+}
+
+/// Batch verification with the cofactored strict rule.
+///
+/// Items that fail checks 1 to 3 fail at once. The rest are checked together
+/// with one multiscalar multiplication; if that fails, each is verified
+/// alone so that only the bad ones fail.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CofactoredBatchVerifier;
+
+impl CofactoredBatchVerifier {
+    /// Checks `[8](sum z_i ([s_i]B - R_i - [k_i]A_i)) = 0` for random `z_i`.
+    ///
+    /// Returns `false` if the operating system's generator fails, so that
+    /// the caller falls back to single verification.
+    fn equation_holds(items: &[&Prepared]) -> bool {
+        match batch_weights(items.len()) {
+            Ok(weights) => Self::equation_holds_with(items, &weights),
+            Err(_) => false,
+        }
+    }
+
+    /// Checks the combined equation with the given weights, one per item.
+    fn equation_holds_with(items: &[&Prepared], weights: &[Scalar]) -> bool {
+        let mut scalars = Vec::with_capacity(2 * items.len() + 1);
+        let mut points = Vec::with_capacity(2 * items.len() + 1);
+        let mut base_scalar = Scalar::ZERO;
+        for (item, z) in items.iter().zip(weights) {
+            base_scalar += z * item.s;
+            scalars.push(-z);
+            points.push(item.r);
+            scalars.push(-(z * item.k));
+            points.push(item.a);
+        }
+        scalars.push(base_scalar);
+        points.push(ED25519_BASEPOINT_POINT);
+
+        EdwardsPoint::vartime_multiscalar_mul(&scalars, &points)
+            .mul_by_cofactor()
+            .is_identity()
+    }
+
+    /// Checks that every item is valid with one combined equation and no
+    /// fallback: `Ok` exactly when every item would pass single
+    /// verification, except with probability about 2^-128 over the random
+    /// weights.
+    ///
+    /// # Errors
+    /// [`PrimitiveError::InvalidLength`] or [`PrimitiveError::Signature`]
+    /// for the first item that fails checks 1 to 3;
+    /// [`PrimitiveError::Signature`] if the combined equation fails;
+    /// [`PrimitiveError::Rng`] if the operating system's generator fails.
+    pub fn verify_all(&self, items: &[BatchItem<'_>]) -> Result<(), PrimitiveError> {
+        let prepared = items
+            .iter()
+            .map(|item| prepare(item.public_key, item.message, item.signature))
+            .collect::<Result<Vec<Prepared>, PrimitiveError>>()?;
+        let weights = batch_weights(prepared.len())?;
+
+        let candidates: Vec<&Prepared> = prepared.iter().collect();
+        if candidates.is_empty() || Self::equation_holds_with(&candidates, &weights) {
+            Ok(())
+        } else {
+            Err(PrimitiveError::Signature)
+        }
+    }
 }
 
 impl BatchVerifier for CofactoredBatchVerifier {
