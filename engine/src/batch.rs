@@ -166,3 +166,69 @@ fn verify_ed25519_batch(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::bundle::Recipient;
+    use crate::engine::Engine;
+    use crate::envelope::forge::{self, EXPIRES_AT};
+    use crate::error::{OpenError, SignatureError};
+    use crate::identity::Identity;
+    use crate::mode::{Mode, ModeSet, SigAlg};
+    use crate::negotiate::Policy;
+
+    const NOW: u64 = EXPIRES_AT - 100;
+
+    #[test]
+    fn bad_signature_fails_only_its_item() {
+        let engine = Engine::new();
+        let sender = Identity::generate_with(&engine, ModeSet::ALL).unwrap();
+        let bob = Recipient::generate(&engine, ModeSet::ALL, NOW - 10, 3600).unwrap();
+        let bundle = bob.bundle().verify(&engine, NOW).unwrap();
+
+        // (mode, algorithm whose signature is damaged), `None` for a good item.
+        let cases = [
+            (Mode::Classical, None),
+            (Mode::Classical, Some(SigAlg::Ed25519)),
+            (Mode::Hybrid, None),
+            (Mode::Hybrid, Some(SigAlg::Ed25519)),
+            (Mode::Hybrid, Some(SigAlg::MlDsa65)),
+            (Mode::Pq, Some(SigAlg::MlDsa87)),
+            (Mode::Pq, None),
+            (Mode::Classical, None),
+        ];
+        let envelopes: Vec<Vec<u8>> = cases
+            .iter()
+            .map(|&(mode, damaged)| {
+                forge::seal_tampered(&engine, &sender, &bundle, mode, b"batch", |_, sig| {
+                    if let Some(alg) = damaged {
+                        *sig = forge::flip_signature_bit(sig, alg);
+                    }
+                })
+            })
+            .collect();
+        let inputs: Vec<&[u8]> = envelopes.iter().map(Vec::as_slice).collect();
+
+        let policy = Policy::at_least(Mode::Classical);
+        let batch = engine.open_many(&bob, &policy, &inputs, NOW);
+        for (i, ((_, damaged), result)) in cases.iter().zip(&batch).enumerate() {
+            assert_eq!(
+                result,
+                &engine.open(&bob, &policy, inputs[i], NOW),
+                "item {i}"
+            );
+            match damaged {
+                Some(alg) => assert_eq!(
+                    result,
+                    &Err(OpenError::Signature(SignatureError::Invalid(*alg))),
+                    "item {i}"
+                ),
+                None => assert_eq!(
+                    result.as_ref().map(|o| o.sender),
+                    Ok(sender.id()),
+                    "item {i}"
+                ),
+            }
+        }
+    }
+}

@@ -561,6 +561,7 @@ fn decode_plaintext(
 pub(crate) mod forge {
     use super::*;
     use crate::engine::Engine;
+    use crate::mode::SigAlg;
 
     /// Expiry written into forged envelopes.
     pub(crate) const EXPIRES_AT: u64 = 1_700_003_600;
@@ -646,6 +647,23 @@ pub(crate) mod forge {
             &unverified.signature,
             &unverified.payload,
         )
+    }
+
+    /// Returns `signature` with one bit of `alg`'s signature flipped.
+    pub(crate) fn flip_signature_bit(
+        signature: &CompositeSignature,
+        alg: SigAlg,
+    ) -> CompositeSignature {
+        let mut bytes = signature.encode();
+        let mut offset = 1;
+        for present in signature.algorithms() {
+            if present == alg {
+                bytes[offset + 1 + 10] ^= 0x01;
+                break;
+            }
+            offset += 1 + present.signature_len();
+        }
+        CompositeSignature::decode(&bytes).unwrap()
     }
 }
 
@@ -761,7 +779,7 @@ mod tests {
         ] {
             let envelope =
                 forge::seal_tampered(&engine, &sender, &bundle, mode, b"hi", |_, sig| {
-                    *sig = flip_signature_bit(sig, alg);
+                    *sig = forge::flip_signature_bit(sig, alg);
                 });
             assert_eq!(
                 open(&engine, &recipient, &envelope),
@@ -793,22 +811,5 @@ mod tests {
                 Err(OpenError::Signature(SignatureError::Invalid(first_alg)))
             );
         }
-    }
-
-    /// Returns `signature` with one bit of `alg`'s signature flipped.
-    pub(crate) fn flip_signature_bit(
-        signature: &CompositeSignature,
-        alg: SigAlg,
-    ) -> CompositeSignature {
-        let mut bytes = signature.encode();
-        let mut offset = 1;
-        for present in signature.algorithms() {
-            if present == alg {
-                bytes[offset + 1 + 10] ^= 0x01;
-                break;
-            }
-            offset += 1 + present.signature_len();
-        }
-        CompositeSignature::decode(&bytes).unwrap()
     }
 }

@@ -13,13 +13,18 @@ use qrnm_engine::{AeadAlg, Engine, Identity, Mode, ModeSet, Policy, Recipient};
 
 const NOW: u64 = 1_700_000_000;
 
-/// Whether `text` contains something that looks like dumped bytes: a
-/// `[1, 2, 3` style list or a hex run longer than a 64-digit id.
+/// Whether `text` contains something that looks like dumped bytes: three
+/// numbers in a row of a `[1, 2, 3` style list, or a hex run longer than a
+/// 64-digit id.
 fn looks_like_bytes(text: &str) -> bool {
-    let list = text
-        .as_bytes()
-        .windows(6)
-        .any(|w| w[0].is_ascii_digit() && w[1] == b',' && w[2] == b' ' && w[3].is_ascii_digit());
+    let mut numbers = 0;
+    let mut list = false;
+    for token in text.split(", ") {
+        let token = token.trim_matches(|c: char| c == '[' || c == ']' || c.is_whitespace());
+        let is_number = !token.is_empty() && token.chars().all(|c| c.is_ascii_digit());
+        numbers = if is_number { numbers + 1 } else { 0 };
+        list |= numbers >= 3;
+    }
 
     let mut run = 0;
     let mut longest = 0;
@@ -28,6 +33,15 @@ fn looks_like_bytes(text: &str) -> bool {
         longest = longest.max(run);
     }
     list || longest > 64
+}
+
+#[test]
+fn byte_detector_finds_dumps() {
+    assert!(looks_like_bytes("key: [12, 250, 3, 4]"));
+    assert!(looks_like_bytes(&"ab".repeat(33)));
+    assert!(!looks_like_bytes(
+        "signature: [(MlDsa87, 4627)], created_at: 1700000000"
+    ));
 }
 
 fn assert_redacted(text: &str) {
