@@ -373,24 +373,36 @@ fn ed25519_rejects_a_context() {
 
 // ---------------------------------------------------------------- ML-DSA
 
-fn ml_dsas() -> Vec<(Arc<dyn Signer>, Arc<dyn Signer>, Arc<dyn Signer>)> {
+/// The three ML-DSA backends of one parameter set.
+struct MlDsaBackends {
+    libcrux: Arc<dyn Signer>,
+    pqclean: Arc<dyn Signer>,
+    awslc: Arc<dyn Signer>,
+}
+
+fn ml_dsas() -> Vec<MlDsaBackends> {
     vec![
-        (
-            Arc::new(LibcruxMlDsa65),
-            Arc::new(PqcleanMlDsa65),
-            Arc::new(AwsLcMlDsa65),
-        ),
-        (
-            Arc::new(LibcruxMlDsa87),
-            Arc::new(PqcleanMlDsa87),
-            Arc::new(AwsLcMlDsa87),
-        ),
+        MlDsaBackends {
+            libcrux: Arc::new(LibcruxMlDsa65),
+            pqclean: Arc::new(PqcleanMlDsa65),
+            awslc: Arc::new(AwsLcMlDsa65),
+        },
+        MlDsaBackends {
+            libcrux: Arc::new(LibcruxMlDsa87),
+            pqclean: Arc::new(PqcleanMlDsa87),
+            awslc: Arc::new(AwsLcMlDsa87),
+        },
     ]
 }
 
 #[test]
 fn ml_dsa_other_context_rejected() {
-    for (libcrux, pqclean, awslc) in ml_dsas() {
+    for MlDsaBackends {
+        libcrux,
+        pqclean,
+        awslc,
+    } in ml_dsas()
+    {
         for signer in [&libcrux, &pqclean] {
             let pair = signer.generate().expect("keygen");
             let signature = signer
@@ -433,7 +445,12 @@ fn ml_dsa_other_context_rejected() {
 
 #[test]
 fn ml_dsa_backends_interoperate_without_context() {
-    for (libcrux, pqclean, awslc) in ml_dsas() {
+    for MlDsaBackends {
+        libcrux,
+        pqclean,
+        awslc,
+    } in ml_dsas()
+    {
         let all = [libcrux, pqclean, awslc];
         for signer in &all {
             let pair = signer.generate().expect("keygen");
@@ -456,7 +473,12 @@ fn ml_dsa_backends_interoperate_without_context() {
 
 #[test]
 fn ml_dsa_context_too_long_rejected() {
-    for (libcrux, pqclean, awslc) in ml_dsas() {
+    for MlDsaBackends {
+        libcrux,
+        pqclean,
+        awslc,
+    } in ml_dsas()
+    {
         let pair = libcrux.generate().expect("keygen");
         let context = [0u8; 256];
         for backend in [&libcrux, &pqclean, &awslc] {

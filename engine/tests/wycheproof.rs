@@ -612,9 +612,10 @@ fn check_ml_dsa_verify_vectors(case: &MlDsaCase) {
     }
 }
 
-/// Signs one vector's message: deterministically (or with the vector's
-/// `rnd`) where the backend supports it, and then compares with `sig`;
-/// otherwise hedged, and then checks the signature under `public_key`.
+/// Signs one vector's message and checks the result. A backend with
+/// derandomized signing uses the vector's `rnd` (all zeros if absent) and
+/// must reproduce `sig`. Any other backend signs hedged, and its signature
+/// must verify under `public_key`.
 fn check_ml_dsa_signature(
     backend: &dyn Signer,
     secret: &SecretBytes,

@@ -120,7 +120,7 @@ fn keygen_matches_vectors() {
 }
 
 /// Derandomized encapsulation for the compositions whose ML-KEM backend
-/// supports it; the others must say so rather than return a wrong result.
+/// supports it. The others must return `Unsupported`, not a wrong result.
 #[test]
 fn encapsulation_matches_vectors() {
     let vectors = load_vectors();

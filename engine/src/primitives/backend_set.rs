@@ -13,27 +13,39 @@
 //! | `x25519` | `dalek`, `aws-lc-rs` | key agreement, the X25519 KEM and X-Wing's X25519 half |
 //! | `ed25519` | `dalek`, `aws-lc-rs`, `aws-lc-rs-cofactorless` | Ed25519 signing and single verification |
 //! | `ed25519-batch` | `cofactored`, `sequential` | Ed25519 batch verification |
-//! | `ml-dsa` | `libcrux`, `pqclean`, `aws-lc-rs` | ML-DSA-65 and ML-DSA-87 |
+//! | `ml-dsa` | `libcrux`, `pqclean` | ML-DSA-65 and ML-DSA-87 |
 //! | `aead` | `rustcrypto`, `ring`, `aws-lc-rs` | both AEAD implementations |
 //! | `aead-alg` | `auto`, `aes-256-gcm`, `chacha20-poly1305` | the AEAD that new envelopes use |
 //!
+//! The `aws-lc-rs` ML-DSA backends
+//! ([`AwsLcMlDsa65`](crate::primitives::sig::ml_dsa::AwsLcMlDsa65) and
+//! `AwsLcMlDsa87`) are not selectable: `aws-lc-rs` 1.19 takes no context
+//! string, and the engine signs every ML-DSA message under one.
+//!
 //! # The default and why
 //!
-//! Measured on a 2-core AMD EPYC (x86-64-v3 build), per operation:
-//! ML-KEM-768 encapsulation/decapsulation 10.6/11.3 us with PQClean against
-//! 11.8/12.7 us with libcrux; ML-DSA-65 sign/verify 104/39 us (PQClean)
-//! against 109/38 us (libcrux); X25519 72 us (dalek) against 32 us
-//! (aws-lc-rs); Ed25519 signing 21 us (dalek) against 12 us (aws-lc-rs);
-//! AES-256-GCM on 1 KiB 1.6 GB/s (RustCrypto) against 5.7 GB/s (ring).
+//! Earlier scratch measurements of the underlying crates, on a 2-core AMD
+//! EPYC with an x86-64-v3 build and per operation, gave these figures.
+//! ML-KEM-768 encapsulation and decapsulation took 10.6 and 11.3 us with
+//! PQClean, 11.8 and 12.7 us with libcrux. ML-DSA-65 signing and verification
+//! took 104 and 39 us with PQClean, 109 and 38 us with libcrux. X25519 took
+//! 72 us with dalek and 32 us with aws-lc-rs, and Ed25519 signing 21 us with
+//! dalek and 12 us with aws-lc-rs. AES-256-GCM on 1 KiB ran at 1.6 GB/s with
+//! RustCrypto and 5.7 GB/s with ring. The criterion benchmarks of these
+//! wrappers live in the `qrnm-benches` crate (`benches/primitives.rs`).
 //!
 //! - ML-KEM and ML-DSA: libcrux. It is formally verified and within about
-//!   10 % of PQClean, and it is the only backend with derandomized APIs.
+//!   10 % of PQClean. It is also the only ML-KEM backend with derandomized
+//!   key generation and encapsulation, and PQClean's ML-DSA (in
+//!   `pqcrypto-mldsa` 0.1.2) rejects valid Wycheproof signatures that libcrux
+//!   accepts.
 //! - X25519 and Ed25519 signing: aws-lc-rs, about twice as fast as dalek.
 //! - Ed25519 verification: the cofactored strict rule (see
 //!   [`sig::ed25519`](crate::primitives::sig::ed25519)), so that single and
 //!   batch verification accept exactly the same signatures.
-//! - AEAD: aws-lc-rs. AES-256-GCM where the CPU has AES and carry-less
-//!   multiply instructions, ChaCha20-Poly1305 elsewhere.
+//! - AEAD: aws-lc-rs, assembly like ring, which keeps the classical
+//!   defaults in one library. AES-256-GCM where the CPU has AES and
+//!   carry-less multiply instructions, ChaCha20-Poly1305 elsewhere.
 //!
 //! [`BackendSet::baseline`] is the all-portable-reference set: the dalek
 //! crates, RustCrypto and PQClean.
@@ -57,7 +69,7 @@ use crate::primitives::sig::ed25519::{
     SequentialBatchVerifier,
 };
 use crate::primitives::sig::ml_dsa::{
-    AwsLcMlDsa65, AwsLcMlDsa87, LibcruxMlDsa65, LibcruxMlDsa87, PqcleanMlDsa65, PqcleanMlDsa87,
+    LibcruxMlDsa65, LibcruxMlDsa87, PqcleanMlDsa65, PqcleanMlDsa87,
 };
 use crate::primitives::{Aead, BatchVerifier, Kem, KeyAgreement, Signer};
 
@@ -101,7 +113,7 @@ pub struct BackendSet {
 pub struct BackendSpecError {
     /// The token that failed.
     pub token: String,
-    /// What is wrong and what is accepted.
+    /// Explanation of the problem, with the accepted values.
     pub reason: String,
 }
 
@@ -123,7 +135,7 @@ const KEYS: [(&str, &[&str]); 6] = [
     ("x25519", &["aws-lc-rs", "dalek"]),
     ("ed25519", &["aws-lc-rs", "dalek", "aws-lc-rs-cofactorless"]),
     ("ed25519-batch", &["cofactored", "sequential"]),
-    ("ml-dsa", &["libcrux", "pqclean", "aws-lc-rs"]),
+    ("ml-dsa", &["libcrux", "pqclean"]),
     ("aead", &["aws-lc-rs", "ring", "rustcrypto"]),
 ];
 
@@ -244,7 +256,6 @@ fn ed25519_backend(name: &str) -> Arc<dyn Signer> {
 fn ml_dsa_backends(name: &str) -> (Arc<dyn Signer>, Arc<dyn Signer>) {
     match name {
         "pqclean" => (Arc::new(PqcleanMlDsa65), Arc::new(PqcleanMlDsa87)),
-        "aws-lc-rs" => (Arc::new(AwsLcMlDsa65), Arc::new(AwsLcMlDsa87)),
         _ => (Arc::new(LibcruxMlDsa65), Arc::new(LibcruxMlDsa87)),
     }
 }
@@ -292,7 +303,7 @@ fn spec_error(token: &str, reason: &str) -> BackendSpecError {
     }
 }
 
-/// The lower-case name of an AEAD algorithm.
+/// Returns the lower-case name of an AEAD algorithm.
 fn aead_alg_name(alg: AeadAlg) -> &'static str {
     match alg {
         AeadAlg::Aes256Gcm => "aes-256-gcm",
@@ -301,7 +312,7 @@ fn aead_alg_name(alg: AeadAlg) -> &'static str {
 }
 
 impl BackendSet {
-    /// The default set for this CPU: libcrux for ML-KEM and ML-DSA, aws-lc-rs
+    /// Builds the default set for this CPU: libcrux for ML-KEM and ML-DSA, aws-lc-rs
     /// for X25519, Ed25519 signing and the AEADs, cofactored strict Ed25519
     /// verification, and the AEAD picked from the CPU's instructions. The
     /// module documentation gives the measurements behind the choice.
@@ -309,7 +320,7 @@ impl BackendSet {
         Choice::DEFAULT.build()
     }
 
-    /// The reference set: `x25519-dalek`, `ed25519-dalek` (with cofactored
+    /// Builds the reference set: `x25519-dalek`, `ed25519-dalek` (with cofactored
     /// strict verification), RustCrypto `aes-gcm` and `chacha20poly1305`,
     /// and PQClean through `pqcrypto`. X-Wing key expansion still uses
     /// libcrux, because PQClean has no derandomized key generation.
@@ -342,8 +353,8 @@ impl BackendSet {
         Ok(choice.build())
     }
 
-    /// Every `key` of [`BackendSet::named`] with its accepted values, the
-    /// default first. `aead-alg` is not listed; its values are `auto`,
+    /// Lists every `key` of [`BackendSet::named`] with its accepted values,
+    /// the default first. `aead-alg` is not listed; its values are `auto`,
     /// `aes-256-gcm` and `chacha20-poly1305`.
     pub fn backend_names() -> &'static [(&'static str, &'static [&'static str])] {
         &KEYS
@@ -356,7 +367,7 @@ impl BackendSet {
         self
     }
 
-    /// The backend of a KEM algorithm.
+    /// Returns the backend of a KEM algorithm.
     pub fn kem(&self, alg: KemAlg) -> &dyn Kem {
         match alg {
             KemAlg::X25519 => self.x25519_kem.as_ref(),
@@ -366,7 +377,7 @@ impl BackendSet {
         }
     }
 
-    /// The backend of a signature algorithm.
+    /// Returns the backend of a signature algorithm.
     pub fn signer(&self, alg: SigAlg) -> &dyn Signer {
         match alg {
             SigAlg::Ed25519 => self.ed25519.as_ref(),
@@ -375,7 +386,7 @@ impl BackendSet {
         }
     }
 
-    /// The backend of an AEAD algorithm.
+    /// Returns the backend of an AEAD algorithm.
     pub fn aead_backend(&self, alg: AeadAlg) -> &dyn Aead {
         match alg {
             AeadAlg::Aes256Gcm => self.aes_256_gcm.as_ref(),
@@ -383,7 +394,7 @@ impl BackendSet {
         }
     }
 
-    /// A one-line description such as
+    /// Describes the set in one line, such as
     /// `x25519-kem=aws-lc-rs x-wing=libcrux+aws-lc-rs ... aead=aes-256-gcm/aws-lc-rs`.
     pub fn describe(&self) -> String {
         let parts = [

@@ -112,12 +112,12 @@ impl XWing {
         }
     }
 
-    /// The ML-KEM-768 backend used for encapsulation and decapsulation.
+    /// Returns the ML-KEM-768 backend used for encapsulation and decapsulation.
     pub fn ml_kem(&self) -> &dyn Kem {
         self.ml_kem.as_ref()
     }
 
-    /// The X25519 backend.
+    /// Returns the X25519 backend.
     pub fn x25519(&self) -> &dyn KeyAgreement {
         self.x25519.as_ref()
     }
@@ -214,7 +214,8 @@ impl XWing {
     }
 }
 
-/// The X-Wing combiner: `SHA3-256(ss_M || ss_X || ct_X || pk_X || label)`.
+/// Combines the two shared secrets as X-Wing specifies:
+/// `SHA3-256(ss_M || ss_X || ct_X || pk_X || XWingLabel)`.
 fn combine(ss_m: &SharedSecret, ss_x: &SharedSecret, ct_x: &[u8], pk_x: &[u8]) -> SharedSecret {
     let mut input = Zeroizing::new(Vec::with_capacity(4 * 32 + XWING_LABEL.len()));
     input.extend_from_slice(ss_m.expose());
@@ -227,7 +228,7 @@ fn combine(ss_m: &SharedSecret, ss_x: &SharedSecret, ct_x: &[u8], pk_x: &[u8]) -
     SharedSecret::new(*digest)
 }
 
-/// The error for a secret key of neither accepted length.
+/// Builds the error for a secret key of neither accepted length.
 fn invalid_secret_key_len(actual: usize) -> PrimitiveError {
     PrimitiveError::InvalidLength {
         what: "X-Wing secret key (32-byte seed or expanded form)",

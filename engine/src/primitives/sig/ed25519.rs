@@ -134,7 +134,7 @@ fn check_equation(item: &Prepared) -> Result<(), PrimitiveError> {
     }
 }
 
-/// The error for a non-empty context: RFC 8032's Ed25519 has no context.
+/// Builds the error for a non-empty context, which RFC 8032's Ed25519 lacks.
 fn context_unsupported(backend: &'static str) -> PrimitiveError {
     PrimitiveError::Unsupported {
         backend,
@@ -198,7 +198,7 @@ impl Signer for DalekEd25519 {
     }
 }
 
-/// How [`AwsLcEd25519`] verifies.
+/// Verification rule of [`AwsLcEd25519`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ed25519Verification {
     /// The cofactored strict rule of the module documentation, the same as
