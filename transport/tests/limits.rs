@@ -1,0 +1,368 @@
+//! Abusive clients are cut off while a well-behaved client keeps being served.
+//!
+//! The abusive clients use raw TCP so that they can send what an HTTP client
+//! library would refuse to: oversized and lying bodies, huge headers and
+//! headers that trickle in.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use common::*;
+use qrnm_transport::Config;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+
+const MAX_BODY: u64 = 64 * 1024;
+const HEADER_TIMEOUT_MS: u64 = 2000;
+
+fn limits_config() -> Config {
+    let mut config = test_config();
+    config.limits.max_body_bytes = MAX_BODY;
+    config.limits.max_header_bytes = 16 * 1024;
+    config.limits.header_read_timeout_ms = HEADER_TIMEOUT_MS;
+    config.limits.request_timeout_ms = 5000;
+    config
+}
+
+/// A client that deposits and reads keys in a loop until stopped, counting
+/// answers that are not the expected ones.
+struct NormalClient {
+    stop: Arc<AtomicBool>,
+    served: Arc<AtomicU64>,
+    task: JoinHandle<Vec<String>>,
+}
+
+impl NormalClient {
+    async fn start(relay: &TestRelay) -> NormalClient {
+        let client = client();
+        let base = relay.url("");
+        let owner = Owner::new();
+        owner.publish(&client, &base).await;
+        let envelope = owner.seal(b"normal traffic");
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let served = Arc::new(AtomicU64::new(0));
+        let task = {
+            let (stop, served) = (stop.clone(), served.clone());
+            tokio::spawn(async move {
+                let mut failures = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let deposit = client
+                        .post(format!("{base}{}", owner.messages_path()))
+                        .body(envelope.clone())
+                        .send()
+                        .await;
+                    let health = client.get(format!("{base}/healthz")).send().await;
+                    match (deposit, health) {
+                        (Ok(d), Ok(h)) if d.status() == 201 && h.status() == 200 => {
+                            served.fetch_add(1, Ordering::Relaxed);
+                        }
+                        (d, h) => failures.push(format!("{d:?} / {h:?}")),
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                failures
+            })
+        };
+        NormalClient { stop, served, task }
+    }
+
+    /// Stops the loop and checks that every round trip succeeded and some happened.
+    async fn finish(self) {
+        let before = self.served.load(Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        self.stop.store(true, Ordering::Relaxed);
+        let failures = self.task.await.unwrap();
+        assert!(failures.is_empty(), "normal client failed: {failures:?}");
+        let served = self.served.load(Ordering::Relaxed);
+        assert!(served >= 3, "normal client was served only {served} times");
+        assert!(served > before || before > 0);
+    }
+}
+
+/// Reads from `stream` until EOF, a reset or `limit`, and returns what arrived.
+async fn read_until_closed(
+    stream: &mut (impl AsyncReadExt + Unpin),
+    limit: Duration,
+) -> (Vec<u8>, bool) {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return (received, true),
+            Ok(Ok(n)) => received.extend_from_slice(&buffer[..n]),
+            Err(_) => return (received, false),
+        }
+    }
+}
+
+fn status_of(response: &[u8]) -> Option<u16> {
+    let text = String::from_utf8_lossy(response);
+    let rest = text.strip_prefix("HTTP/1.1 ")?;
+    rest.get(..3)?.parse().ok()
+}
+
+fn mailbox_path() -> String {
+    format!("/v1/mailboxes/{}/messages", "ab".repeat(32))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunked_body_of_200_mib_is_cut_off() {
+    let relay = TestRelay::start(limits_config()).await;
+    let normal = NormalClient::start(&relay).await;
+
+    let stream = TcpStream::connect(relay.addr).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let reading =
+        tokio::spawn(async move { read_until_closed(&mut reader, Duration::from_secs(20)).await });
+
+    let head = format!(
+        "POST {} HTTP/1.1\r\nhost: relay\r\ntransfer-encoding: chunked\r\n\r\n",
+        mailbox_path()
+    );
+    writer.write_all(head.as_bytes()).await.unwrap();
+    let mut chunk = format!("{:x}\r\n", 64 * 1024).into_bytes();
+    chunk.extend(std::iter::repeat_n(b'a', 64 * 1024));
+    chunk.extend_from_slice(b"\r\n");
+
+    const TOTAL: u64 = 200 << 20;
+    let mut sent = 0u64;
+    while sent < TOTAL {
+        match tokio::time::timeout(Duration::from_secs(5), writer.write_all(&chunk)).await {
+            Ok(Ok(())) => sent += 64 * 1024,
+            // Either the relay closed the connection or it stopped reading.
+            Ok(Err(_)) | Err(_) => break,
+        }
+    }
+    let (response, closed) = reading.await.unwrap();
+
+    assert!(sent < TOTAL / 4, "the relay read {sent} body bytes");
+    assert_eq!(
+        status_of(&response),
+        Some(413),
+        "{}",
+        String::from_utf8_lossy(&response)
+    );
+    assert!(closed, "the connection stayed open");
+    normal.finish().await;
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lying_content_length_is_rejected_at_once() {
+    let relay = TestRelay::start(limits_config()).await;
+    let normal = NormalClient::start(&relay).await;
+
+    let mut stream = TcpStream::connect(relay.addr).await.unwrap();
+    let request = format!(
+        "POST {} HTTP/1.1\r\nhost: relay\r\ncontent-length: 99999999999\r\n\r\nshort body",
+        mailbox_path()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let (response, closed) = read_until_closed(&mut stream, Duration::from_secs(10)).await;
+
+    assert_eq!(
+        status_of(&response),
+        Some(413),
+        "{}",
+        String::from_utf8_lossy(&response)
+    );
+    assert!(closed, "the connection stayed open");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    normal.finish().await;
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn header_of_64_kib_gets_431() {
+    let relay = TestRelay::start(limits_config()).await;
+    let normal = NormalClient::start(&relay).await;
+
+    let stream = TcpStream::connect(relay.addr).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let reading =
+        tokio::spawn(async move { read_until_closed(&mut reader, Duration::from_secs(10)).await });
+    let filler = "a".repeat(64 * 1024);
+    let request = format!("GET /healthz HTTP/1.1\r\nhost: relay\r\nx-filler: {filler}\r\n\r\n");
+    // The relay may close before it has read everything, so a write error is expected.
+    let _ = writer.write_all(request.as_bytes()).await;
+    let (response, closed) = reading.await.unwrap();
+
+    assert_eq!(
+        status_of(&response),
+        Some(431),
+        "{}",
+        String::from_utf8_lossy(&response)
+    );
+    assert!(closed, "the connection stayed open");
+    normal.finish().await;
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trickling_header_is_cut_off() {
+    let relay = TestRelay::start(limits_config()).await;
+    let normal = NormalClient::start(&relay).await;
+
+    let stream = TcpStream::connect(relay.addr).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let started = Instant::now();
+    let reading =
+        tokio::spawn(async move { read_until_closed(&mut reader, Duration::from_secs(30)).await });
+    // One byte every 500 ms would take 40 s to finish this head.
+    let trickle = tokio::spawn(async move {
+        for byte in
+            b"GET /healthz HTTP/1.1\r\nhost: relay\r\nx-slow: abcdefghijklmnopqrstuvwxyz\r\n\r\n"
+        {
+            if writer.write_all(&[*byte]).await.is_err() {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        true
+    });
+    let (response, closed) = reading.await.unwrap();
+    let cut_after = started.elapsed();
+
+    assert!(closed, "the connection stayed open");
+    assert!(
+        cut_after < Duration::from_millis(HEADER_TIMEOUT_MS + 2000),
+        "cut off only after {cut_after:?}"
+    );
+    assert_ne!(
+        status_of(&response),
+        Some(200),
+        "the trickled request was served"
+    );
+    assert!(!trickle.await.unwrap(), "the whole head was accepted");
+    normal.finish().await;
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_connections_are_dropped() {
+    let relay = TestRelay::start(limits_config()).await;
+    // One connection sends nothing, the other a partial HTTP/2 preface.
+    let mut silent = TcpStream::connect(relay.addr).await.unwrap();
+    let mut partial = TcpStream::connect(relay.addr).await.unwrap();
+    partial.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
+
+    let started = Instant::now();
+    for stream in [&mut silent, &mut partial] {
+        let (_, closed) = read_until_closed(stream, Duration::from_secs(10)).await;
+        assert!(closed, "a connection without a request stayed open");
+    }
+    assert!(started.elapsed() < Duration::from_millis(HEADER_TIMEOUT_MS + 2000));
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_answers_429() {
+    let mut config = test_config();
+    config.limits.requests_per_second_per_peer = 2;
+    config.limits.burst = 3;
+    let relay = TestRelay::start(config).await;
+    let client = client();
+    let path = relay.url(&format!("/v1/keys/{}", "cd".repeat(32)));
+
+    let mut statuses = Vec::new();
+    let mut retry_after = None;
+    for _ in 0..10 {
+        let response = client.get(&path).send().await.unwrap();
+        if response.status() == 429 {
+            retry_after = response.headers().get("retry-after").cloned();
+        }
+        statuses.push(response.status().as_u16());
+    }
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert!(limited >= 5, "{statuses:?}");
+    assert_eq!(retry_after.unwrap(), "1");
+    // Probes are exempt.
+    assert_eq!(
+        client
+            .get(relay.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_mailbox_answers_429() {
+    let mut config = test_config();
+    config.limits.max_messages_per_mailbox = 2;
+    let relay = TestRelay::start(config).await;
+    let client = client();
+    let owner = Owner::new();
+    owner.publish(&client, &relay.url("")).await;
+    let envelope = owner.seal(b"fill");
+
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let response = client
+            .post(relay.url(&owner.messages_path()))
+            .body(envelope.clone())
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+        if response.status() == 429 {
+            assert_eq!(error_kind(response).await, "mailbox_full");
+        }
+    }
+    assert_eq!(statuses, [201, 201, 429]);
+    relay.stop().await;
+}
+
+async fn closes_at_once(addr: SocketAddr) -> bool {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let _ = stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: relay\r\n\r\n")
+        .await;
+    let (response, closed) = read_until_closed(&mut stream, Duration::from_secs(2)).await;
+    closed && response.is_empty()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_limit_closes_extra_connections() {
+    let mut config = test_config();
+    config.limits.max_connections = 3;
+    config.limits.header_read_timeout_ms = 30_000;
+    let relay = TestRelay::start(config).await;
+
+    let held: Vec<TcpStream> = connect_many(relay.addr, 3).await;
+    // Give the relay time to accept the three before the fourth arrives.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        closes_at_once(relay.addr).await,
+        "a fourth connection was served"
+    );
+
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let response = client().get(relay.url("/healthz")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    relay.stop().await;
+}
+
+async fn connect_many(addr: SocketAddr, count: usize) -> Vec<TcpStream> {
+    let mut streams = Vec::new();
+    for _ in 0..count {
+        streams.push(TcpStream::connect(addr).await.unwrap());
+    }
+    streams
+}
