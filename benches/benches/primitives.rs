@@ -15,7 +15,7 @@ use qrnm_engine::primitives::{BackendSet, BatchItem};
 const ML_KEM_BACKENDS: [&str; 3] = ["libcrux", "pqclean", "aws-lc-rs"];
 const X25519_BACKENDS: [&str; 2] = ["dalek", "aws-lc-rs"];
 const ED25519_BACKENDS: [&str; 2] = ["dalek", "aws-lc-rs"];
-const ML_DSA_BACKENDS: [&str; 3] = ["libcrux", "pqclean", "aws-lc-rs"];
+const ML_DSA_BACKENDS: [&str; 2] = ["libcrux", "pqclean"];
 const AEAD_BACKENDS: [&str; 3] = ["rustcrypto", "ring", "aws-lc-rs"];
 
 /// Payload sizes for the AEAD benchmarks: 64 B, 1 KiB and 64 KiB.
