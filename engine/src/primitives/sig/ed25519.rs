@@ -12,10 +12,10 @@
 //!    `k = SHA-512(R || A || M) mod L`.
 //!
 //! The cofactored equation is what makes batch and single verification
-//! agree: a batch checks `[8](sum of z_i ([s_i]B - R_i - [k_i]A_i)) = 0` for
+//! agree. A batch checks `[8](sum of z_i ([s_i]B - R_i - [k_i]A_i)) = 0` for
 //! random 128-bit `z_i`. With the cofactorless equation, an item whose only
 //! defect is a torsion component could pass a batch (with probability up to
-//! 1/8) while failing alone; multiplying by 8 removes every torsion component
+//! 1/8) while failing alone. Multiplying by 8 removes every torsion component
 //! in both checks, so they differ only with probability about 2^-128.
 //!
 //! # Backends
@@ -64,12 +64,31 @@ struct Prepared {
     k: Scalar,
 }
 
-/// Decompresses a point, rejecting non-canonical encodings and small order.
-fn decompress_strict(bytes: &[u8; 32]) -> Result<EdwardsPoint, PrimitiveError> {
-    let compressed = CompressedEdwardsY(*bytes);
-    let point = compressed.decompress().ok_or(PrimitiveError::Signature)?;
+/// Returns whether the 255-bit `y` of an encoding is below the field prime
+/// p = 2^255 - 19, ignoring the sign bit.
+fn is_canonical_y(bytes: &[u8; 32]) -> bool {
+    // y >= p only if y is p + t for t < 19: bytes ed..ff, then 30 bytes of
+    // ff, then 7f in the top byte.
+    let top_is_max = bytes[31] & 0x7f == 0x7f;
+    let middle_is_max = bytes[1..31].iter().all(|&b| b == 0xff);
+    !(top_is_max && middle_is_max && bytes[0] >= 0xed)
+}
 
-    if point.compress() != compressed || point.is_small_order() {
+/// Decompresses a point, rejecting non-canonical encodings and small order.
+///
+/// Compressing the result gives back `bytes` exactly when `y` is below p and
+/// the sign bit is clear for x = 0. The only points with x = 0 are (0, 1)
+/// and (0, -1), both of small order, so checking `y` and small order here is
+/// the same as the round trip, without its field inversion.
+fn decompress_strict(bytes: &[u8; 32]) -> Result<EdwardsPoint, PrimitiveError> {
+    if !is_canonical_y(bytes) {
+        return Err(PrimitiveError::Signature);
+    }
+    let point = CompressedEdwardsY(*bytes)
+        .decompress()
+        .ok_or(PrimitiveError::Signature)?;
+
+    if point.is_small_order() {
         return Err(PrimitiveError::Signature);
     }
     Ok(point)
@@ -423,5 +442,67 @@ impl BatchVerifier for SequentialBatchVerifier {
                     .verify(item.public_key, item.message, &[], item.signature)
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use curve25519_dalek::constants::EIGHT_TORSION;
+
+    use super::*;
+
+    /// The rule as first written: decompress, compress again and compare,
+    /// then reject small order.
+    fn round_trip_rule(bytes: &[u8; 32]) -> bool {
+        let compressed = CompressedEdwardsY(*bytes);
+        compressed
+            .decompress()
+            .is_some_and(|point| point.compress() == compressed && !point.is_small_order())
+    }
+
+    /// Encodings that stress the check: y = t and y = p + t for small t,
+    /// the eight torsion points and multiples of the base point, each with
+    /// both sign bits.
+    fn tricky_encodings() -> Vec<[u8; 32]> {
+        let mut encodings = Vec::new();
+        for t in 0u8..19 {
+            let mut small = [0u8; 32];
+            small[0] = t;
+            let mut above_p = [0xffu8; 32];
+            above_p[0] = 0xed + t;
+            above_p[31] = 0x7f;
+            encodings.extend([small, above_p]);
+        }
+        encodings.extend(
+            EIGHT_TORSION
+                .iter()
+                .map(|point| point.compress().to_bytes()),
+        );
+        for multiple in 1u64..200 {
+            let point = ED25519_BASEPOINT_POINT * Scalar::from(multiple * 7919);
+            encodings.push(point.compress().to_bytes());
+        }
+
+        let flipped: Vec<[u8; 32]> = encodings
+            .iter()
+            .map(|bytes| {
+                let mut flipped = *bytes;
+                flipped[31] ^= 0x80;
+                flipped
+            })
+            .collect();
+        encodings.extend(flipped);
+        encodings
+    }
+
+    #[test]
+    fn strict_decoding_matches_round_trip() {
+        for bytes in tricky_encodings() {
+            assert_eq!(
+                decompress_strict(&bytes).is_ok(),
+                round_trip_rule(&bytes),
+                "encoding {bytes:02x?}"
+            );
+        }
     }
 }

@@ -12,11 +12,21 @@
 //! - [`AwsLcMlDsa65`], [`AwsLcMlDsa87`]: AWS-LC through `aws-lc-rs`. Key
 //!   generation from a seed is supported, but `aws-lc-rs` 1.19 exposes no
 //!   context string, so a non-empty context returns
-//!   [`PrimitiveError::Unsupported`].
+//!   [`PrimitiveError::Unsupported`] and `BackendSet` does not offer it.
 //!
 //! Secret keys are the FIPS 204 encoded signing key (4032 bytes for
 //! ML-DSA-65, 4896 for ML-DSA-87), so all backends read each other's keys.
 //! Every `sign` is hedged: it draws 32 bytes of fresh randomness.
+//!
+//! Every `sign` first checks that `s1` and `s2` of the signing key are in
+//! range, so that every backend rejects a corrupted key (Wycheproof's
+//! invalid private keys) in the same way. PQClean alone would sign with it.
+//!
+//! NOTE: PQClean's ML-DSA in `pqcrypto-mldsa` 0.1.2 deviates from FIPS 204
+//! in verification. It accepts signatures whose response `z` exceeds the
+//! norm bound, which the wrapper closes with its own check before calling
+//! it. It also rejects Wycheproof's valid "use_hint(1, 0)" signatures (under
+//! an all-zero public key), which the wrapper cannot fix.
 //!
 //! NOTE: PQClean's `SecretKey` has no mutable access, so its stack copy
 //! during signing is not wiped. The libcrux copies are wiped.
