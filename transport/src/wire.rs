@@ -7,6 +7,9 @@
 /// Content type of a message listing.
 pub const MESSAGE_LIST_CONTENT_TYPE: &str = "application/vnd.qrnm.messages";
 
+/// One listed message: its 16-byte id and the envelope bytes.
+pub type ListedMessage = ([u8; 16], Vec<u8>);
+
 /// Bytes of one entry besides its envelope: the id and the length.
 const ENTRY_OVERHEAD: usize = 16 + 4;
 
@@ -61,7 +64,7 @@ where
 /// # Errors
 ///
 /// [`WireError::Truncated`] or [`WireError::TrailingBytes`].
-pub fn decode_message_list(body: &[u8]) -> Result<Vec<([u8; 16], Vec<u8>)>, WireError> {
+pub fn decode_message_list(body: &[u8]) -> Result<Vec<ListedMessage>, WireError> {
     let mut reader = Reader { body, offset: 0 };
     let count = u32::from_be_bytes(reader.take_array()?) as usize;
 

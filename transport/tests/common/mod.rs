@@ -29,10 +29,12 @@ pub fn now() -> u64 {
 /// A configuration for tests: memory store, a free loopback port, generous
 /// rate limits and short timeouts.
 pub fn test_config() -> Config {
-    let mut config = Config::default();
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.store = StoreKind::Memory;
-    config.shutdown_deadline_ms = 3000;
+    let mut config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        store: StoreKind::Memory,
+        shutdown_deadline_ms: 3000,
+        ..Config::default()
+    };
     config.limits.requests_per_second_per_peer = 100_000;
     config.limits.burst = 100_000;
     config
