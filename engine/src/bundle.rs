@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use crate::codec::{Reader, Writer};
 use crate::engine::Engine;
-use crate::error::{BundleError, DecodeError, KeyError, kem_name};
+use crate::error::{BundleError, DecodeError, KeyError, SignatureError, kem_name};
 use crate::identity::{
     CompositeSignature, Identity, IdentityId, PublicIdentity, SignContext, SignedMessage,
     read_mode_set,
@@ -126,8 +126,8 @@ impl SignedBundle {
         self.owner.id()
     }
 
-    /// The embedded owner identity, whose keys verify the bundle and the
-    /// owner's relay requests.
+    /// Returns the embedded owner identity, whose keys verify the bundle and
+    /// the owner's relay requests.
     pub fn identity(&self) -> &PublicIdentity {
         &self.owner
     }
@@ -155,7 +155,7 @@ impl SignedBundle {
             .map(|(_, key)| key.as_slice())
     }
 
-    /// The owner's signature.
+    /// Returns the owner's signature.
     pub fn signature(&self) -> &CompositeSignature {
         &self.signature
     }
@@ -185,7 +185,7 @@ impl SignedBundle {
         }
 
         let strongest = self.owner.modes().strongest();
-        let strongest = strongest.ok_or(crate::error::SignatureError::NoModes)?;
+        let strongest = strongest.ok_or(SignatureError::NoModes)?;
         let mut message = SignedMessage::new(SignContext::Bundle, self.body.len());
         message.push(&self.body);
         self.owner
@@ -202,6 +202,9 @@ impl SignedBundle {
         if let Some(mode) = self.modes.iter().find(|&m| self.kem_key(m).is_none()) {
             return Err(BundleError::MissingKemKey(mode));
         }
+        // Decoding reads one key per listed mode, in strictly ascending
+        // order, so once no listed mode lacks a key none can be extra. The
+        // check stays so that the invariant holds for any constructor.
         if let Some((mode, _)) = self.kem_keys.iter().find(|(m, _)| !self.modes.contains(*m)) {
             return Err(BundleError::UnexpectedKemKey(*mode));
         }
@@ -356,7 +359,7 @@ impl VerifiedBundle {
         self.inner.bundle.expires_at
     }
 
-    /// The bundle as it was verified.
+    /// Returns the bundle as it was verified.
     pub fn bundle(&self) -> &SignedBundle {
         &self.inner.bundle
     }
@@ -464,7 +467,7 @@ impl Recipient {
         Ok(())
     }
 
-    /// The signing identity.
+    /// Returns the signing identity.
     pub fn identity(&self) -> &Identity {
         &self.identity
     }
@@ -474,7 +477,7 @@ impl Recipient {
         self.identity.id()
     }
 
-    /// The current signed bundle.
+    /// Returns the current signed bundle.
     pub fn bundle(&self) -> &SignedBundle {
         &self.bundle
     }

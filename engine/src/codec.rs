@@ -93,7 +93,7 @@ impl<'a> Reader<'a> {
     /// # Errors
     /// [`DecodeError::TooLong`] if the prefix exceeds `max`, checked before
     /// the length is compared with the input; [`DecodeError::Truncated`] if
-    /// the input is shorter than the prefix says.
+    /// the input is shorter than the prefix states.
     pub fn var_bytes(&mut self, max: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
         let len = self.u32(what)?;
         let len = usize::try_from(len).unwrap_or(usize::MAX);
@@ -162,11 +162,6 @@ impl Writer {
         }
     }
 
-    /// Continues an encoding in an existing buffer.
-    pub fn from_vec(bytes: Vec<u8>) -> Self {
-        Self { bytes }
-    }
-
     /// Appends one byte.
     pub fn u8(&mut self, value: u8) -> &mut Self {
         self.bytes.push(value);
@@ -199,21 +194,6 @@ impl Writer {
         debug_assert!(u32::try_from(value.len()).is_ok());
         let len = u32::try_from(value.len()).unwrap_or(u32::MAX);
         self.u32(len).bytes(value)
-    }
-
-    /// Number of bytes written.
-    pub fn len(&self) -> usize {
-        self.bytes.len()
-    }
-
-    /// Whether nothing has been written.
-    pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
-    }
-
-    /// The encoding written so far.
-    pub fn as_slice(&self) -> &[u8] {
-        &self.bytes
     }
 
     /// Ends the encoding and returns its bytes.

@@ -29,14 +29,14 @@ pub struct SealItem<'a> {
     pub payload: &'a [u8],
 }
 
-/// The process-wide default backends, chosen once.
+/// Returns the process-wide default backends, built on first use.
 fn default_backends() -> &'static Arc<BackendSet> {
     static DEFAULT: OnceLock<Arc<BackendSet>> = OnceLock::new();
     DEFAULT.get_or_init(|| Arc::new(BackendSet::for_this_cpu()))
 }
 
 impl Engine {
-    /// An engine with the default backends for this CPU
+    /// Creates an engine with the default backends for this CPU
     /// ([`BackendSet::for_this_cpu`]), chosen once per process.
     pub fn new() -> Engine {
         Engine {
@@ -44,14 +44,15 @@ impl Engine {
         }
     }
 
-    /// An engine with the given backends, for benchmarks and comparisons.
+    /// Creates an engine with the given backends, for benchmarks and
+    /// comparisons.
     pub fn with_backends(backends: BackendSet) -> Engine {
         Engine {
             backends: Arc::new(backends),
         }
     }
 
-    /// The backends in use.
+    /// Returns the backends in use.
     pub fn backends(&self) -> &BackendSet {
         &self.backends
     }

@@ -23,9 +23,9 @@
 //!
 //! so the signatures cover the mode, the AEAD, the recipient id, the expiry,
 //! the KEM ciphertext and the payload. A recipient cannot re-address a
-//! message it received to someone else (the recipient id and ciphertext
-//! change), and nobody can claim another sender's signed payload (the
-//! signatures verify only under the original sender's keys). The sender's
+//! message it received to someone else, because the recipient id and
+//! ciphertext change. No one can claim another sender's signed payload,
+//! because the signatures verify only under the original sender's keys. The sender's
 //! identity and signatures travel inside the ciphertext, so the relay learns
 //! the recipient, the mode and the size, but not the sender.
 
@@ -104,7 +104,7 @@ impl fmt::Debug for Opened {
     }
 }
 
-/// The public header of an envelope, as the relay sees it.
+/// The public header of an envelope: the fields a relay can read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EnvelopeHeader {
     mode: Mode,
@@ -208,7 +208,7 @@ struct Parts<'a> {
     ciphertext: &'a [u8],
 }
 
-/// Splits `envelope` for `mode`, checking that it holds the whole KEM
+/// Splits `envelope` for `mode`, checking that it contains the whole KEM
 /// ciphertext and at least an AEAD tag.
 fn split(envelope: &[u8], mode: Mode) -> Result<Parts<'_>, DecodeError> {
     let mut reader = Reader::new(envelope);
@@ -379,7 +379,8 @@ fn seal_sign_error(mode: Mode, failure: SignFailure) -> SealError {
     }
 }
 
-/// The message an envelope's signatures cover: the header and the payload hash.
+/// Builds the message an envelope's signatures cover: the header and the
+/// payload hash.
 fn signed_message(header: &[u8], payload: &[u8]) -> SignedMessage {
     let mut message = SignedMessage::new(SignContext::Envelope, header.len() + PAYLOAD_HASH_LEN);
     message.push(header);
@@ -422,7 +423,7 @@ pub(crate) struct Unverified {
 }
 
 impl Unverified {
-    /// The signed message, for batch verification.
+    /// Returns the signed message, for batch verification.
     pub(crate) fn message(&self) -> &SignedMessage {
         &self.message
     }

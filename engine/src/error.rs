@@ -75,7 +75,7 @@ pub enum DecodeError {
         /// Encoding that was expected.
         what: &'static str,
     },
-    /// A mode, algorithm or mode-set identifier is not one this build knows.
+    /// A mode, algorithm or mode-set identifier is not one this build supports.
     #[error("unknown {what} identifier {id}")]
     UnknownAlgorithm {
         /// Kind of identifier.
@@ -320,19 +320,17 @@ impl SealError {
 
 /// Failure to open an envelope, naming the first check that failed.
 ///
-/// [`Engine::open`](crate::Engine::open) runs the checks in the order of
-/// these variants, except that a header too short for its mode's KEM
-/// ciphertext is reported as [`OpenError::Decode`] after the expiry check.
+/// [`Engine::open`](crate::Engine::open) documents the order of the checks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum OpenError {
     /// The header or the decrypted contents are malformed.
     #[error("malformed envelope: {0}")]
     Decode(#[from] DecodeError),
-    /// The mode identifier is not one this build knows.
+    /// The mode identifier is not one this build supports.
     #[error("unsupported mode identifier {0}")]
     UnsupportedMode(u8),
-    /// The AEAD identifier is not one this build knows.
+    /// The AEAD identifier is not one this build supports.
     #[error("unsupported AEAD identifier {0}")]
     UnsupportedAead(u8),
     /// The mode is below the recipient's policy floor.

@@ -1,6 +1,6 @@
 //! Identities: signing keys, their public half, ids and composite signatures.
 //!
-//! An [`Identity`] holds one signing key per signature algorithm that its
+//! An [`Identity`] contains one signing key per signature algorithm that its
 //! modes need. Its [`PublicIdentity`] has one canonical encoding:
 //!
 //! ```text
@@ -63,7 +63,7 @@ impl IdentityId {
         Ok(IdentityId(array))
     }
 
-    /// The raw id bytes.
+    /// Returns the raw id bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
@@ -124,7 +124,7 @@ pub enum SignContext {
 }
 
 impl SignContext {
-    /// The context string, at most 255 bytes as FIPS 204 requires.
+    /// Returns the context string, at most 255 bytes as FIPS 204 requires.
     pub fn as_bytes(self) -> &'static [u8] {
         match self {
             SignContext::Bundle => b"qrnm v1 bundle signature",
@@ -165,7 +165,7 @@ impl SignedMessage {
         self.bytes.extend_from_slice(data);
     }
 
-    /// The `(message, context)` pair that algorithm `alg` signs.
+    /// Returns the `(message, context)` pair that algorithm `alg` signs.
     pub(crate) fn input_for(&self, alg: SigAlg) -> (&[u8], &[u8]) {
         match alg {
             SigAlg::Ed25519 => (&self.bytes, &[]),
@@ -241,7 +241,7 @@ impl CompositeSignature {
         self.entries.iter().map(|(alg, _)| *alg)
     }
 
-    /// The signature of `alg`, if present.
+    /// Returns the signature of `alg`, if present.
     pub fn get(&self, alg: SigAlg) -> Option<&[u8]> {
         self.entries
             .iter()
@@ -373,17 +373,17 @@ impl PublicIdentity {
         })
     }
 
-    /// The canonical encoding.
+    /// Returns a copy of the canonical encoding.
     pub fn encode(&self) -> Vec<u8> {
         self.encoding.clone()
     }
 
-    /// The canonical encoding, borrowed.
+    /// Returns the canonical encoding without copying it.
     pub fn as_bytes(&self) -> &[u8] {
         &self.encoding
     }
 
-    /// The id: BLAKE3 `derive_key` over the canonical encoding.
+    /// Returns the id, BLAKE3 `derive_key` over the canonical encoding.
     pub fn id(&self) -> IdentityId {
         self.id
     }
@@ -393,7 +393,7 @@ impl PublicIdentity {
         self.modes
     }
 
-    /// The verifying key of `alg`, if the identity has one.
+    /// Returns the verifying key of `alg`, if the identity has one.
     pub fn key(&self, alg: SigAlg) -> Option<&[u8]> {
         self.keys
             .iter()
@@ -406,7 +406,7 @@ impl PublicIdentity {
     ///
     /// # Errors
     /// [`SignatureError`] if a required signature is missing or invalid, or
-    /// if `signature` holds one the mode does not use.
+    /// if `signature` contains one the mode does not use.
     pub fn verify(
         &self,
         context: SignContext,
@@ -582,7 +582,7 @@ impl Identity {
         })
     }
 
-    /// The id of the public identity.
+    /// Returns the id of the public identity.
     pub fn id(&self) -> IdentityId {
         self.public.id
     }
@@ -592,12 +592,12 @@ impl Identity {
         self.public.modes
     }
 
-    /// The public identity.
+    /// Returns the public identity.
     pub fn public(&self) -> &PublicIdentity {
         &self.public
     }
 
-    /// Whether the identity has a signing key for `alg`.
+    /// Returns whether the identity has a signing key for `alg`.
     pub fn has_key(&self, alg: SigAlg) -> bool {
         self.secrets.iter().any(|(a, _)| *a == alg)
     }

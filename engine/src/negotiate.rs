@@ -9,10 +9,10 @@
 use crate::error::{NegotiationError, PolicyError};
 use crate::mode::{Mode, ModeSet};
 
-/// Which modes a party accepts, and the weakest one it accepts.
+/// A party's accepted modes and the weakest mode it accepts.
 ///
-/// Senders use it to negotiate; recipients use its floor to reject weaker
-/// envelopes. The fields are public for configuration code, and
+/// Senders use it to negotiate, and recipients use its floor to reject
+/// weaker envelopes. The fields are public for configuration code, and
 /// [`Policy::new`] validates them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
@@ -57,14 +57,15 @@ impl Policy {
         }
     }
 
-    /// The mode this policy uses when the peer supports it: the strongest
-    /// allowed mode. For a policy that allows nothing (which [`Policy::new`]
+    /// Returns the mode this policy uses when the peer supports it: the
+    /// strongest allowed mode. For a policy that allows nothing (which [`Policy::new`]
     /// rejects) this is the floor.
     pub fn preferred(&self) -> Mode {
         self.allowed.strongest().unwrap_or(self.floor)
     }
 
-    /// The allowed modes at or above the floor: the modes negotiation may pick.
+    /// Returns the allowed modes at or above the floor, which are the modes
+    /// negotiation may pick.
     pub fn acceptable(&self) -> ModeSet {
         self.allowed.at_least(self.floor)
     }

@@ -13,7 +13,7 @@ fn recipient(engine: &Engine, modes: ModeSet) -> Recipient {
     Recipient::generate(engine, modes, NOW, TTL).expect("recipient keys")
 }
 
-/// Every non-empty mode set.
+/// Returns every non-empty mode set.
 fn mode_sets() -> impl Iterator<Item = ModeSet> {
     (1u8..8).map(|bits| ModeSet::from_bits(bits).expect("valid bits"))
 }

@@ -13,7 +13,7 @@ use qrnm_engine::{AeadAlg, Engine, Identity, Mode, ModeSet, Policy, Recipient};
 
 const NOW: u64 = 1_700_000_000;
 
-/// Whether `text` contains something that looks like dumped bytes: three
+/// Returns whether `text` contains something that looks like dumped bytes: three
 /// numbers in a row of a `[1, 2, 3` style list, or a hex run longer than a
 /// 64-digit id.
 fn looks_like_bytes(text: &str) -> bool {

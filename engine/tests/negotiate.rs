@@ -3,15 +3,15 @@
 
 use qrnm_engine::{Mode, ModeSet, Negotiated, NegotiationError, Policy, PolicyError, negotiate};
 
-/// All eight mode sets, the empty one included.
+/// Returns all eight mode sets, the empty one included.
 fn all_sets() -> Vec<ModeSet> {
     (0u8..8)
         .map(|bits| ModeSet::from_bits(bits).expect("valid bits"))
         .collect()
 }
 
-/// The expected outcome, computed without `ModeSet`'s helpers: the
-/// strongest mode present in both sets and at or above the floor.
+/// Computes the expected outcome without `ModeSet`'s helpers: the strongest
+/// mode present in both sets and at or above the floor.
 fn expected(allowed: ModeSet, floor: Mode, peer: ModeSet) -> Option<Negotiated> {
     let mut best = None;
     for mode in [Mode::Classical, Mode::Hybrid, Mode::Pq] {
