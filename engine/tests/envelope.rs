@@ -261,3 +261,15 @@ fn envelopes_differ_for_same_payload() {
         .expect("seal");
     assert_ne!(first.envelope, second.envelope);
 }
+
+#[test]
+fn shared_types_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    fn assert_clone<T: Clone>() {}
+    assert_send_sync::<Engine>();
+    assert_clone::<Engine>();
+    assert_send_sync::<Identity>();
+    assert_send_sync::<Recipient>();
+    assert_send_sync::<VerifiedBundle>();
+    assert_clone::<VerifiedBundle>();
+}
