@@ -12,7 +12,9 @@ use std::hint::black_box;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use qrnm_engine::mode::SigAlg;
 use qrnm_engine::primitives::BackendSet;
-use qrnm_engine::{Engine, EnvelopeHeader, Identity, Mode, ModeSet, Policy, Recipient, SealItem, VerifiedBundle};
+use qrnm_engine::{
+    Engine, EnvelopeHeader, Identity, Mode, ModeSet, Policy, Recipient, SealItem, VerifiedBundle,
+};
 
 /// Payload sizes: 64 B, 1 KiB and 64 KiB.
 const PAYLOAD_SIZES: [usize; 3] = [64, 1024, 64 * 1024];
@@ -38,13 +40,26 @@ impl Pair {
         let modes = ModeSet::of(&[mode]);
         let policy = Policy::new(modes, mode).expect("one-mode policy");
         let sender = Identity::generate_with(engine, modes).expect("sender identity");
-        let recipient = Recipient::generate(engine, modes, NOW, BUNDLE_TTL_SECS).expect("recipient");
-        let bundle = recipient.bundle().verify(engine, NOW).expect("fresh bundle verifies");
-        Pair { engine: engine.clone(), policy, sender, recipient, bundle }
+        let recipient =
+            Recipient::generate(engine, modes, NOW, BUNDLE_TTL_SECS).expect("recipient");
+        let bundle = recipient
+            .bundle()
+            .verify(engine, NOW)
+            .expect("fresh bundle verifies");
+        Pair {
+            engine: engine.clone(),
+            policy,
+            sender,
+            recipient,
+            bundle,
+        }
     }
 
     fn seal(&self, payload: &[u8]) -> Vec<u8> {
-        self.engine.seal(&self.sender, &self.bundle, &self.policy, payload, NOW).expect("seal").envelope
+        self.engine
+            .seal(&self.sender, &self.bundle, &self.policy, payload, NOW)
+            .expect("seal")
+            .envelope
     }
 }
 
@@ -67,11 +82,19 @@ fn bench_seal_open(c: &mut Criterion) {
         for size in PAYLOAD_SIZES {
             let envelope = pair.seal(&vec![0x42_u8; size]);
             open.throughput(Throughput::Bytes(size as u64));
-            open.bench_with_input(BenchmarkId::from_parameter(size), &envelope, |b, envelope| {
-                b.iter(|| {
-                    black_box(pair.engine.open(&pair.recipient, &pair.policy, black_box(envelope), NOW).expect("open"))
-                })
-            });
+            open.bench_with_input(
+                BenchmarkId::from_parameter(size),
+                &envelope,
+                |b, envelope| {
+                    b.iter(|| {
+                        black_box(
+                            pair.engine
+                                .open(&pair.recipient, &pair.policy, black_box(envelope), NOW)
+                                .expect("open"),
+                        )
+                    })
+                },
+            );
         }
     }
 }
@@ -81,9 +104,14 @@ fn bench_seal_open(c: &mut Criterion) {
 fn bench_default_vs_baseline(c: &mut Criterion) {
     let payload = [0x42_u8; 1024];
     let mut group = c.benchmark_group("seal-hybrid-1024");
-    for (name, backends) in [("default", BackendSet::for_this_cpu()), ("baseline", BackendSet::baseline())] {
+    for (name, backends) in [
+        ("default", BackendSet::for_this_cpu()),
+        ("baseline", BackendSet::baseline()),
+    ] {
         let pair = Pair::new(&Engine::with_backends(backends), Mode::Hybrid);
-        group.bench_function(name, |b| b.iter(|| black_box(pair.seal(black_box(&payload)))));
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(pair.seal(black_box(&payload))))
+        });
     }
 }
 
@@ -92,20 +120,34 @@ fn bench_default_vs_baseline(c: &mut Criterion) {
 fn bench_batches(c: &mut Criterion) {
     let pair = Pair::new(&Engine::new(), Mode::Hybrid);
     let payload = [0x42_u8; 1024];
-    let items: Vec<SealItem<'_>> =
-        (0..BATCH_SIZE).map(|_| SealItem { to: &pair.bundle, payload: &payload }).collect();
+    let items: Vec<SealItem<'_>> = (0..BATCH_SIZE)
+        .map(|_| SealItem {
+            to: &pair.bundle,
+            payload: &payload,
+        })
+        .collect();
     let envelopes: Vec<Vec<u8>> = (0..BATCH_SIZE).map(|_| pair.seal(&payload)).collect();
     let envelope_refs: Vec<&[u8]> = envelopes.iter().map(Vec::as_slice).collect();
 
     for threads in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("rayon pool");
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("rayon pool");
         let id = format!("threads-{threads}");
 
         let mut seal = c.benchmark_group("seal_many-hybrid-1024");
         seal.throughput(Throughput::Elements(BATCH_SIZE as u64));
         seal.sample_size(10);
         seal.bench_function(&id, |b| {
-            b.iter(|| pool.install(|| black_box(pair.engine.seal_many(&pair.sender, &items, &pair.policy, NOW))))
+            b.iter(|| {
+                pool.install(|| {
+                    black_box(
+                        pair.engine
+                            .seal_many(&pair.sender, &items, &pair.policy, NOW),
+                    )
+                })
+            })
         });
         drop(seal);
 
@@ -114,7 +156,14 @@ fn bench_batches(c: &mut Criterion) {
         open.sample_size(10);
         open.bench_function(&id, |b| {
             b.iter(|| {
-                pool.install(|| black_box(pair.engine.open_many(&pair.recipient, &pair.policy, &envelope_refs, NOW)))
+                pool.install(|| {
+                    black_box(pair.engine.open_many(
+                        &pair.recipient,
+                        &pair.policy,
+                        &envelope_refs,
+                        NOW,
+                    ))
+                })
             })
         });
     }
@@ -127,7 +176,9 @@ fn bench_hybrid_parts(c: &mut Criterion) {
     let backends = pair.engine.backends();
     let payload = [0x42_u8; 1024];
     let envelope = pair.seal(&payload);
-    let header_len = EnvelopeHeader::parse(&envelope).expect("header").header_len();
+    let header_len = EnvelopeHeader::parse(&envelope)
+        .expect("header")
+        .header_len();
     // The AEAD plaintext is the sender identity, its signatures and the payload.
     let plaintext = vec![0x17_u8; envelope.len() - header_len - 16];
     // Envelope signatures cover a context string, the header and a payload hash.
@@ -138,25 +189,41 @@ fn bench_hybrid_parts(c: &mut Criterion) {
     let kem_keys = kem.generate().expect("X-Wing keys");
     let (kem_ciphertext, _) = kem.encapsulate(&kem_keys.public).expect("encapsulation");
     let aead = backends.aead_backend(backends.aead);
-    let ciphertext = aead.seal(&[1; 32], &[2; 12], &envelope[..header_len], &plaintext).expect("seal");
+    let ciphertext = aead
+        .seal(&[1; 32], &[2; 12], &envelope[..header_len], &plaintext)
+        .expect("seal");
     let ed25519 = backends.signer(SigAlg::Ed25519);
     let ml_dsa = backends.signer(SigAlg::MlDsa65);
     let ed_keys = ed25519.generate().expect("Ed25519 keys");
     let ml_keys = ml_dsa.generate().expect("ML-DSA-65 keys");
     let ed_signature = ed25519.sign(&ed_keys.secret, &signed, b"").expect("sign");
-    let ml_signature = ml_dsa.sign(&ml_keys.secret, &signed, b"qrnm v1 envelope").expect("sign");
+    let ml_signature = ml_dsa
+        .sign(&ml_keys.secret, &signed, b"qrnm v1 envelope")
+        .expect("sign");
     let transcript = vec![0x55_u8; 3 + 32 + 32 + kem_ciphertext.len() + 32];
 
     let mut group = c.benchmark_group("hybrid-1024-parts");
-    group.bench_function("seal", |b| b.iter(|| black_box(pair.seal(black_box(&payload)))));
-    group.bench_function("open", |b| {
-        b.iter(|| black_box(pair.engine.open(&pair.recipient, &pair.policy, black_box(&envelope), NOW).expect("open")))
+    group.bench_function("seal", |b| {
+        b.iter(|| black_box(pair.seal(black_box(&payload))))
     });
-    group.bench_function("x-wing-encapsulate", |b| b.iter(|| black_box(kem.encapsulate(&kem_keys.public))));
+    group.bench_function("open", |b| {
+        b.iter(|| {
+            black_box(
+                pair.engine
+                    .open(&pair.recipient, &pair.policy, black_box(&envelope), NOW)
+                    .expect("open"),
+            )
+        })
+    });
+    group.bench_function("x-wing-encapsulate", |b| {
+        b.iter(|| black_box(kem.encapsulate(&kem_keys.public)))
+    });
     group.bench_function("x-wing-decapsulate", |b| {
         b.iter(|| black_box(kem.decapsulate(&kem_keys.secret, &kem_ciphertext)))
     });
-    group.bench_function("ed25519-sign", |b| b.iter(|| black_box(ed25519.sign(&ed_keys.secret, &signed, b""))));
+    group.bench_function("ed25519-sign", |b| {
+        b.iter(|| black_box(ed25519.sign(&ed_keys.secret, &signed, b"")))
+    });
     group.bench_function("ed25519-verify", |b| {
         b.iter(|| black_box(ed25519.verify(&ed_keys.public, &signed, b"", &ed_signature)))
     });
@@ -164,13 +231,29 @@ fn bench_hybrid_parts(c: &mut Criterion) {
         b.iter(|| black_box(ml_dsa.sign(&ml_keys.secret, &signed, b"qrnm v1 envelope")))
     });
     group.bench_function("ml-dsa-65-verify", |b| {
-        b.iter(|| black_box(ml_dsa.verify(&ml_keys.public, &signed, b"qrnm v1 envelope", &ml_signature)))
+        b.iter(|| {
+            black_box(ml_dsa.verify(&ml_keys.public, &signed, b"qrnm v1 envelope", &ml_signature))
+        })
     });
     group.bench_function("aead-seal", |b| {
-        b.iter(|| black_box(aead.seal(&[1; 32], &[2; 12], &envelope[..header_len], black_box(&plaintext))))
+        b.iter(|| {
+            black_box(aead.seal(
+                &[1; 32],
+                &[2; 12],
+                &envelope[..header_len],
+                black_box(&plaintext),
+            ))
+        })
     });
     group.bench_function("aead-open", |b| {
-        b.iter(|| black_box(aead.open(&[1; 32], &[2; 12], &envelope[..header_len], black_box(&ciphertext))))
+        b.iter(|| {
+            black_box(aead.open(
+                &[1; 32],
+                &[2; 12],
+                &envelope[..header_len],
+                black_box(&ciphertext),
+            ))
+        })
     });
     // Payload hash, envelope key and nonce: three BLAKE3 derive_key calls.
     group.bench_function("blake3-seal", |b| {
@@ -191,5 +274,11 @@ fn bench_hybrid_parts(c: &mut Criterion) {
     });
 }
 
-criterion_group!(engine, bench_seal_open, bench_default_vs_baseline, bench_batches, bench_hybrid_parts);
+criterion_group!(
+    engine,
+    bench_seal_open,
+    bench_default_vs_baseline,
+    bench_batches,
+    bench_hybrid_parts
+);
 criterion_main!(engine);

@@ -29,7 +29,10 @@ fn set(spec: &str) -> BackendSet {
 }
 
 fn bench_kems(c: &mut Criterion) {
-    for (alg, name) in [(KemAlg::MlKem768, "ml-kem-768"), (KemAlg::MlKem1024, "ml-kem-1024")] {
+    for (alg, name) in [
+        (KemAlg::MlKem768, "ml-kem-768"),
+        (KemAlg::MlKem1024, "ml-kem-1024"),
+    ] {
         for backend in ML_KEM_BACKENDS {
             bench_kem(c, name, backend, &set(&format!("ml-kem={backend}")), alg);
         }
@@ -37,7 +40,13 @@ fn bench_kems(c: &mut Criterion) {
     for ml_kem in ML_KEM_BACKENDS {
         for x25519 in X25519_BACKENDS {
             let backends = set(&format!("ml-kem={ml_kem},x25519={x25519}"));
-            bench_kem(c, "x-wing", &format!("{ml_kem}+{x25519}"), &backends, KemAlg::XWing);
+            bench_kem(
+                c,
+                "x-wing",
+                &format!("{ml_kem}+{x25519}"),
+                &backends,
+                KemAlg::XWing,
+            );
         }
     }
     for backend in X25519_BACKENDS {
@@ -52,13 +61,27 @@ fn bench_kem(c: &mut Criterion, name: &str, label: &str, backends: &BackendSet, 
     let (ciphertext, _) = kem.encapsulate(&pair.public).expect("encapsulation");
 
     c.benchmark_group(format!("{name}/keygen"))
-        .bench_function(label, |b| b.iter(|| black_box(kem.generate().expect("key generation"))));
-    c.benchmark_group(format!("{name}/encapsulate")).bench_function(label, |b| {
-        b.iter(|| black_box(kem.encapsulate(black_box(&pair.public)).expect("encapsulation")))
-    });
-    c.benchmark_group(format!("{name}/decapsulate")).bench_function(label, |b| {
-        b.iter(|| black_box(kem.decapsulate(&pair.secret, black_box(&ciphertext)).expect("decapsulation")))
-    });
+        .bench_function(label, |b| {
+            b.iter(|| black_box(kem.generate().expect("key generation")))
+        });
+    c.benchmark_group(format!("{name}/encapsulate"))
+        .bench_function(label, |b| {
+            b.iter(|| {
+                black_box(
+                    kem.encapsulate(black_box(&pair.public))
+                        .expect("encapsulation"),
+                )
+            })
+        });
+    c.benchmark_group(format!("{name}/decapsulate"))
+        .bench_function(label, |b| {
+            b.iter(|| {
+                black_box(
+                    kem.decapsulate(&pair.secret, black_box(&ciphertext))
+                        .expect("decapsulation"),
+                )
+            })
+        });
 }
 
 fn bench_x25519(c: &mut Criterion) {
@@ -68,16 +91,32 @@ fn bench_x25519(c: &mut Criterion) {
         let ours = backends.x25519.generate().expect("key generation");
         let theirs = backends.x25519.generate().expect("key generation");
         group.bench_function(backend, |b| {
-            b.iter(|| black_box(backends.x25519.agree(&ours.secret, black_box(&theirs.public)).expect("agreement")))
+            b.iter(|| {
+                black_box(
+                    backends
+                        .x25519
+                        .agree(&ours.secret, black_box(&theirs.public))
+                        .expect("agreement"),
+                )
+            })
         });
     }
 }
 
 fn bench_signatures(c: &mut Criterion) {
     for backend in ED25519_BACKENDS {
-        bench_signer(c, "ed25519", backend, &set(&format!("ed25519={backend}")), SigAlg::Ed25519);
+        bench_signer(
+            c,
+            "ed25519",
+            backend,
+            &set(&format!("ed25519={backend}")),
+            SigAlg::Ed25519,
+        );
     }
-    for (alg, name) in [(SigAlg::MlDsa65, "ml-dsa-65"), (SigAlg::MlDsa87, "ml-dsa-87")] {
+    for (alg, name) in [
+        (SigAlg::MlDsa65, "ml-dsa-65"),
+        (SigAlg::MlDsa87, "ml-dsa-87"),
+    ] {
         for backend in ML_DSA_BACKENDS {
             bench_signer(c, name, backend, &set(&format!("ml-dsa={backend}")), alg);
         }
@@ -88,15 +127,38 @@ fn bench_signer(c: &mut Criterion, name: &str, label: &str, backends: &BackendSe
     let signer = backends.signer(alg);
     let pair = signer.generate().expect("key generation");
     let message = [0x5a_u8; 1024];
-    let context: &[u8] = if alg == SigAlg::Ed25519 { b"" } else { b"qrnm bench" };
-    let signature = signer.sign(&pair.secret, &message, context).expect("signing");
+    let context: &[u8] = if alg == SigAlg::Ed25519 {
+        b""
+    } else {
+        b"qrnm bench"
+    };
+    let signature = signer
+        .sign(&pair.secret, &message, context)
+        .expect("signing");
 
-    c.benchmark_group(format!("{name}/sign")).bench_function(label, |b| {
-        b.iter(|| black_box(signer.sign(&pair.secret, black_box(&message), context).expect("signing")))
-    });
-    c.benchmark_group(format!("{name}/verify")).bench_function(label, |b| {
-        b.iter(|| signer.verify(&pair.public, black_box(&message), context, black_box(&signature)).expect("valid"))
-    });
+    c.benchmark_group(format!("{name}/sign"))
+        .bench_function(label, |b| {
+            b.iter(|| {
+                black_box(
+                    signer
+                        .sign(&pair.secret, black_box(&message), context)
+                        .expect("signing"),
+                )
+            })
+        });
+    c.benchmark_group(format!("{name}/verify"))
+        .bench_function(label, |b| {
+            b.iter(|| {
+                signer
+                    .verify(
+                        &pair.public,
+                        black_box(&message),
+                        context,
+                        black_box(&signature),
+                    )
+                    .expect("valid")
+            })
+        });
 }
 
 /// Ed25519 batch verification of 1,024 signatures by distinct keys, reported
@@ -116,7 +178,11 @@ fn bench_ed25519_batch(c: &mut Criterion) {
     let items: Vec<BatchItem<'_>> = signed
         .iter()
         .zip(&messages)
-        .map(|((public_key, signature), message)| BatchItem { public_key, message, signature })
+        .map(|((public_key, signature), message)| BatchItem {
+            public_key,
+            message,
+            signature,
+        })
         .collect();
 
     // The same 1,024 items, verified one by one with the default set's strict
@@ -126,7 +192,9 @@ fn bench_ed25519_batch(c: &mut Criterion) {
     group.bench_function("single-strict", |b| {
         b.iter(|| {
             for item in &items {
-                signer.verify(item.public_key, item.message, b"", item.signature).expect("valid");
+                signer
+                    .verify(item.public_key, item.message, b"", item.signature)
+                    .expect("valid");
             }
         })
     });
@@ -139,7 +207,10 @@ fn bench_ed25519_batch(c: &mut Criterion) {
 }
 
 fn bench_aeads(c: &mut Criterion) {
-    for (alg, name) in [(AeadAlg::Aes256Gcm, "aes-256-gcm"), (AeadAlg::ChaCha20Poly1305, "chacha20-poly1305")] {
+    for (alg, name) in [
+        (AeadAlg::Aes256Gcm, "aes-256-gcm"),
+        (AeadAlg::ChaCha20Poly1305, "chacha20-poly1305"),
+    ] {
         for size in AEAD_SIZES {
             let mut seal = c.benchmark_group(format!("{name}/seal"));
             seal.throughput(Throughput::Bytes(size as u64));
@@ -147,9 +218,18 @@ fn bench_aeads(c: &mut Criterion) {
             for backend in AEAD_BACKENDS {
                 let backends = set(&format!("aead={backend}"));
                 let aead = backends.aead_backend(alg);
-                seal.bench_with_input(BenchmarkId::new(backend, size), &plaintext, |b, plaintext| {
-                    b.iter(|| black_box(aead.seal(&[7; 32], &[9; 12], b"header", black_box(plaintext)).expect("seal")))
-                });
+                seal.bench_with_input(
+                    BenchmarkId::new(backend, size),
+                    &plaintext,
+                    |b, plaintext| {
+                        b.iter(|| {
+                            black_box(
+                                aead.seal(&[7; 32], &[9; 12], b"header", black_box(plaintext))
+                                    .expect("seal"),
+                            )
+                        })
+                    },
+                );
             }
             drop(seal);
 
@@ -158,10 +238,21 @@ fn bench_aeads(c: &mut Criterion) {
             for backend in AEAD_BACKENDS {
                 let backends = set(&format!("aead={backend}"));
                 let aead = backends.aead_backend(alg);
-                let ciphertext = aead.seal(&[7; 32], &[9; 12], b"header", &plaintext).expect("seal");
-                open.bench_with_input(BenchmarkId::new(backend, size), &ciphertext, |b, ciphertext| {
-                    b.iter(|| black_box(aead.open(&[7; 32], &[9; 12], b"header", black_box(ciphertext)).expect("open")))
-                });
+                let ciphertext = aead
+                    .seal(&[7; 32], &[9; 12], b"header", &plaintext)
+                    .expect("seal");
+                open.bench_with_input(
+                    BenchmarkId::new(backend, size),
+                    &ciphertext,
+                    |b, ciphertext| {
+                        b.iter(|| {
+                            black_box(
+                                aead.open(&[7; 32], &[9; 12], b"header", black_box(ciphertext))
+                                    .expect("open"),
+                            )
+                        })
+                    },
+                );
             }
         }
     }
@@ -170,9 +261,13 @@ fn bench_aeads(c: &mut Criterion) {
 fn bench_blake3(c: &mut Criterion) {
     let input = [0x33_u8; 1024];
     c.benchmark_group("blake3/derive-key-1024")
-        .bench_function("blake3", |b| b.iter(|| black_box(blake3::derive_key("qrnm bench", black_box(&input)))));
+        .bench_function("blake3", |b| {
+            b.iter(|| black_box(blake3::derive_key("qrnm bench", black_box(&input))))
+        });
     c.benchmark_group("blake3/hash-1024")
-        .bench_function("blake3", |b| b.iter(|| black_box(blake3::hash(black_box(&input)))));
+        .bench_function("blake3", |b| {
+            b.iter(|| black_box(blake3::hash(black_box(&input))))
+        });
 }
 
 criterion_group!(

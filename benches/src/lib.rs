@@ -40,8 +40,10 @@ fn visit(dir: &Path, medians: &mut BTreeMap<String, f64>) -> io::Result<()> {
 /// Reads `benchmark.json` (for the id) and `estimates.json` (for the median)
 /// of one `new/` folder.
 fn read_one(new_dir: &Path) -> Option<(String, f64)> {
-    let benchmark: serde_json::Value = serde_json::from_slice(&fs::read(new_dir.join("benchmark.json")).ok()?).ok()?;
-    let estimates: serde_json::Value = serde_json::from_slice(&fs::read(new_dir.join("estimates.json")).ok()?).ok()?;
+    let benchmark: serde_json::Value =
+        serde_json::from_slice(&fs::read(new_dir.join("benchmark.json")).ok()?).ok()?;
+    let estimates: serde_json::Value =
+        serde_json::from_slice(&fs::read(new_dir.join("estimates.json")).ok()?).ok()?;
     let id = benchmark.get("full_id")?.as_str()?.to_owned();
     let median = estimates.get("median")?.get("point_estimate")?.as_f64()?;
     Some((id, median))

@@ -164,7 +164,10 @@ impl ModeSet {
     /// The signature algorithms that an identity supporting these modes needs,
     /// in ascending identifier order and without repeats.
     pub fn signature_algs(self) -> Vec<SigAlg> {
-        let mut algs: Vec<SigAlg> = self.iter().flat_map(|m| m.signatures().iter().copied()).collect();
+        let mut algs: Vec<SigAlg> = self
+            .iter()
+            .flat_map(|m| m.signatures().iter().copied())
+            .collect();
         algs.sort();
         algs.dedup();
         algs

@@ -44,11 +44,16 @@ struct Bar {
 }
 
 fn main() -> ExitCode {
-    let dir = std::env::args_os().nth(1).map_or_else(|| PathBuf::from("target/criterion"), PathBuf::from);
+    let dir = std::env::args_os()
+        .nth(1)
+        .map_or_else(|| PathBuf::from("target/criterion"), PathBuf::from);
     let medians = match read_medians(&dir) {
         Ok(medians) => medians,
         Err(e) => {
-            eprintln!("error: cannot read criterion results in {}: {e}", dir.display());
+            eprintln!(
+                "error: cannot read criterion results in {}: {e}",
+                dir.display()
+            );
             return ExitCode::FAILURE;
         }
     };
@@ -59,7 +64,10 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(missing) => {
-            eprintln!("error: no stored result for benchmark {missing:?} in {}", dir.display());
+            eprintln!(
+                "error: no stored result for benchmark {missing:?} in {}",
+                dir.display()
+            );
             eprintln!("run `cargo bench -p qrnm-benches --bench primitives --bench engine` first");
             ExitCode::FAILURE
         }
@@ -90,13 +98,15 @@ fn compute_bars(medians: &BTreeMap<String, f64>) -> Result<Vec<Bar>, String> {
         },
         Bar {
             name: "open_many speed-up, 2 threads over 1",
-            value: get("open_many-hybrid-1024/threads-1")? / get("open_many-hybrid-1024/threads-2")?,
+            value: get("open_many-hybrid-1024/threads-1")?
+                / get("open_many-hybrid-1024/threads-2")?,
             limit: 1.8,
             at_most: false,
         },
         Bar {
             name: "seal_many speed-up, 2 threads over 1 (no bar)",
-            value: get("seal_many-hybrid-1024/threads-1")? / get("seal_many-hybrid-1024/threads-2")?,
+            value: get("seal_many-hybrid-1024/threads-1")?
+                / get("seal_many-hybrid-1024/threads-2")?,
             limit: f64::NAN,
             at_most: false,
         },
@@ -119,10 +129,20 @@ fn print_bars(bars: &[Bar]) {
     for bar in bars {
         let verdict = if bar.limit.is_nan() {
             String::new()
-        } else if (bar.at_most && bar.value <= bar.limit) || (!bar.at_most && bar.value >= bar.limit) {
-            format!("  (bar {} {:.2}: met)", if bar.at_most { "<=" } else { ">=" }, bar.limit)
+        } else if (bar.at_most && bar.value <= bar.limit)
+            || (!bar.at_most && bar.value >= bar.limit)
+        {
+            format!(
+                "  (bar {} {:.2}: met)",
+                if bar.at_most { "<=" } else { ">=" },
+                bar.limit
+            )
         } else {
-            format!("  (bar {} {:.2}: NOT met)", if bar.at_most { "<=" } else { ">=" }, bar.limit)
+            format!(
+                "  (bar {} {:.2}: NOT met)",
+                if bar.at_most { "<=" } else { ">=" },
+                bar.limit
+            )
         };
         println!("{:<62} {:>6.3}{verdict}", bar.name, bar.value);
     }
