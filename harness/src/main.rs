@@ -2,15 +2,70 @@
 
 #![forbid(unsafe_code)]
 
+use std::process::ExitCode;
+
 use clap::Parser;
 
-use qrnm_harness::cli::Options;
+use qrnm_harness::cli::{Internal, Options};
+use qrnm_harness::{limits, relay_child, report, run};
 
-fn main() -> std::process::ExitCode {
+fn main() -> ExitCode {
     let options = Options::parse();
+    if let Some(Internal::Relay(args)) = &options.internal {
+        return relay_child::run_relay(args);
+    }
     if let Err(message) = options.validate() {
         eprintln!("qrnm-load: {message}");
-        return std::process::ExitCode::from(2);
+        return ExitCode::from(2);
     }
-    std::process::ExitCode::SUCCESS
+
+    // The limit is checked before anything else starts, so a run never begins with too few descriptors.
+    match limits::ensure_open_file_limit(options.connections) {
+        Ok(change) if change.before != change.after => eprintln!(
+            "qrnm-load: raised RLIMIT_NOFILE from {} to {} for {} connections",
+            change.before.soft, change.after.soft, options.connections
+        ),
+        Ok(_) => {}
+        Err(error) => {
+            eprintln!("qrnm-load: {error}");
+            return ExitCode::from(2);
+        }
+    }
+
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(error) => {
+            eprintln!("qrnm-load: cannot find its own executable to start the relay: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("qrnm-load: starting the async runtime failed: {error}");
+            return ExitCode::from(2);
+        }
+    };
+
+    match runtime.block_on(run::run(options.clone(), exe)) {
+        Ok(report) => {
+            print!("{}", report::render_text(&report));
+            if let Err(message) = run::write_outputs(&options, &report) {
+                eprintln!("qrnm-load: {message}");
+                return ExitCode::from(2);
+            }
+            if report.passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(error) => {
+            eprintln!("qrnm-load: {error}");
+            ExitCode::from(error.exit_code())
+        }
+    }
 }

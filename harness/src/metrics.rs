@@ -89,10 +89,12 @@ impl Metrics {
         interval.latency.record(latency);
     }
 
-    /// Records a verified delivery, `latency` after the message's send start.
-    pub fn record_verified(&self, latency: Duration) {
+    /// Records a verified delivery, `latency` after the message's send start when known.
+    pub fn record_verified(&self, latency: Option<Duration>) {
         self.verified.fetch_add(1, Ordering::Relaxed);
-        self.lock().delivery.record(latency);
+        if let Some(latency) = latency {
+            self.lock().delivery.record(latency);
+        }
     }
 
     /// Counts one error of `kind`.

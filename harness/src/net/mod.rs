@@ -1,6 +1,7 @@
 //! The client side of the network: lanes (one keep-alive connection each), the pool that
 //! opens them, and the relay's HTTP API on top.
 
+pub mod api;
 pub mod lane;
 pub mod pool;
 
