@@ -2,7 +2,8 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::PoisonError;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -110,7 +111,10 @@ pub struct Lane {
     id: usize,
     endpoint: Arc<Endpoint>,
     sender: Mutex<Option<SendRequest<Full<Bytes>>>>,
-    ever_connected: std::sync::atomic::AtomicBool,
+    // Whether the current connection's task still runs. Read without the sender's lock,
+    // which a request holds for its whole duration (a long poll included).
+    alive: std::sync::Mutex<Arc<AtomicBool>>,
+    ever_connected: AtomicBool,
 }
 
 impl Lane {
@@ -120,7 +124,8 @@ impl Lane {
             id,
             endpoint,
             sender: Mutex::new(None),
-            ever_connected: false.into(),
+            alive: std::sync::Mutex::new(Arc::new(AtomicBool::new(false))),
+            ever_connected: AtomicBool::new(false),
         }
     }
 
@@ -129,13 +134,12 @@ impl Lane {
         self.id
     }
 
-    /// Returns whether the lane's connection is open.
-    pub async fn is_open(&self) -> bool {
-        self.sender
+    /// Returns whether the lane's connection is open, without waiting for a request in progress.
+    pub fn is_open(&self) -> bool {
+        self.alive
             .lock()
-            .await
-            .as_ref()
-            .is_some_and(|sender| !sender.is_closed())
+            .unwrap_or_else(PoisonError::into_inner)
+            .load(Ordering::Relaxed)
     }
 
     /// Opens the connection unless it is open, and returns the time connecting took
@@ -145,6 +149,9 @@ impl Lane {
     ///
     /// Returns [`LaneError::Connect`] when the TCP connection or the handshake fails.
     pub async fn connect(&self) -> Result<Duration, LaneError> {
+        if self.is_open() {
+            return Ok(Duration::ZERO);
+        }
         let mut sender = self.sender.lock().await;
         if sender.as_ref().is_some_and(|s| !s.is_closed()) {
             return Ok(Duration::ZERO);
@@ -168,10 +175,13 @@ impl Lane {
         }
         let endpoint = Arc::clone(&self.endpoint);
         endpoint.open.fetch_add(1, Ordering::Relaxed);
+        let alive = Arc::new(AtomicBool::new(true));
+        *self.alive.lock().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&alive);
         tokio::spawn(async move {
             // The connection ends when the server closes it or the lane drops its sender;
             // requests on it report the failure, so its error needs no handling here.
             let _ = connection.await;
+            alive.store(false, Ordering::Relaxed);
             endpoint.open.fetch_sub(1, Ordering::Relaxed);
         });
         Ok(sender)

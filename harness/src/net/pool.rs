@@ -88,7 +88,7 @@ impl Pool {
             }
         }
         ConnectOutcome {
-            held: self.held().await,
+            held: self.held(),
             times,
             elapsed: started.elapsed(),
             first_error,
@@ -96,14 +96,8 @@ impl Pool {
     }
 
     /// Returns the number of lanes whose connection is open.
-    pub async fn held(&self) -> usize {
-        let mut held = 0;
-        for lane in &self.lanes {
-            if lane.is_open().await {
-                held += 1;
-            }
-        }
-        held
+    pub fn held(&self) -> usize {
+        self.lanes.iter().filter(|lane| lane.is_open()).count()
     }
 
     /// Closes every connection.
