@@ -10,6 +10,14 @@ use clap::{Parser, Subcommand};
 use qrnm_transport::{Config, Relay};
 use tracing_subscriber::EnvFilter;
 
+// jemalloc returns the pages of freed buffers to the system (its background
+// thread purges them after a decay time of about 10 s). Together with the
+// parking of idle connections this is what keeps an idle keep-alive
+// connection at a few KiB of resident memory: glibc's malloc keeps freed
+// chunks in the middle of its heaps resident.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "qrnm-relay",
@@ -40,6 +48,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    if let Err(error) = tikv_jemalloc_ctl::background_thread::write(true) {
+        eprintln!("warning: cannot start jemalloc's background purge thread: {error}");
+    }
     let cli = Cli::parse();
     match (&cli.command, &cli.config) {
         (Some(Command::CheckConfig { file }), _) => check_config(file),

@@ -28,6 +28,7 @@ const REQUESTS: &str = "qrnm_http_requests_total";
 const DURATION: &str = "qrnm_http_request_duration_seconds";
 const REJECTIONS: &str = "qrnm_rejections_total";
 const CONNECTIONS: &str = "qrnm_open_connections";
+const PARKED: &str = "qrnm_parked_connections";
 const MESSAGES: &str = "qrnm_stored_messages";
 const BYTES: &str = "qrnm_stored_bytes";
 const DEPOSITS: &str = "qrnm_deposits_total";
@@ -44,6 +45,7 @@ pub(crate) struct Metrics {
     durations: Vec<Histogram>,
     rejections: Vec<Counter>,
     open_connections: Gauge,
+    parked_connections: Gauge,
     stored_messages: Gauge,
     stored_bytes: Gauge,
     /// Deposits by envelope mode: classical, hybrid, pq, unknown.
@@ -103,6 +105,7 @@ impl Metrics {
             durations,
             rejections,
             open_connections: recorder.register_gauge(&Key::from_name(CONNECTIONS), &METADATA),
+            parked_connections: recorder.register_gauge(&Key::from_name(PARKED), &METADATA),
             stored_messages: recorder.register_gauge(&Key::from_name(MESSAGES), &METADATA),
             stored_bytes: recorder.register_gauge(&Key::from_name(BYTES), &METADATA),
             deposits,
@@ -159,6 +162,15 @@ impl Metrics {
         self.open_connections.decrement(1.0);
     }
 
+    /// Counts an idle HTTP/1.1 connection whose hyper session was ended (see `server::idle`).
+    pub(crate) fn connection_parked(&self) {
+        self.parked_connections.increment(1.0);
+    }
+
+    pub(crate) fn connection_unparked(&self) {
+        self.parked_connections.decrement(1.0);
+    }
+
     /// Renders every series in the Prometheus text format, with the store totals given.
     pub(crate) fn render(&self, messages: u64, bytes: u64) -> String {
         // Gauges are f64; the totals stay exact below 2^53.
@@ -203,6 +215,11 @@ fn describe(recorder: &PrometheusRecorder) {
         "Time from receiving a request head to producing its response, by route.".into(),
     );
     recorder.describe_gauge(CONNECTIONS.into(), None, "Open client connections.".into());
+    recorder.describe_gauge(
+        PARKED.into(),
+        None,
+        "Idle HTTP/1.1 connections held without HTTP state until they send again.".into(),
+    );
     recorder.describe_gauge(
         MESSAGES.into(),
         None,

@@ -366,3 +366,60 @@ async fn connect_many(addr: SocketAddr, count: usize) -> Vec<TcpStream> {
     }
     streams
 }
+
+/// Reads one response with a `content-length` body and returns its status line.
+async fn read_response(stream: &mut TcpStream) -> String {
+    let mut received = Vec::new();
+    let mut byte = [0u8; 1];
+    while !received.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            stream.read(&mut byte).await.unwrap(),
+            1,
+            "connection closed"
+        );
+        received.push(byte[0]);
+    }
+    let head = String::from_utf8(received).unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length: "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).await.unwrap();
+    head.lines().next().unwrap().to_owned()
+}
+
+async fn parked_connections(relay: &TestRelay) -> String {
+    let text = client()
+        .get(relay.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix("qrnm_parked_connections "))
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connection_is_parked_and_reused() {
+    let relay = TestRelay::start(test_config()).await;
+    let mut stream = TcpStream::connect(relay.addr).await.unwrap();
+    let request = b"GET /healthz HTTP/1.1\r\nhost: relay\r\n\r\n";
+
+    stream.write_all(request).await.unwrap();
+    assert_eq!(read_response(&mut stream).await, "HTTP/1.1 200 OK");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(parked_connections(&relay).await, "1");
+
+    // The parked connection serves the next request as before.
+    stream.write_all(request).await.unwrap();
+    assert_eq!(read_response(&mut stream).await, "HTTP/1.1 200 OK");
+    assert_eq!(parked_connections(&relay).await, "0");
+    relay.stop().await;
+}

@@ -1,5 +1,6 @@
 //! One client connection: HTTP/1.1 or HTTP/2 by its first bytes, with a
-//! watchdog for connections that never send a request or fall idle.
+//! watchdog for connections that never send a request or fall idle, and
+//! parking of idle HTTP/1.1 connections (see `idle`).
 
 use std::error::Error as StdError;
 use std::net::SocketAddr;
@@ -11,7 +12,8 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 
-use super::shared::{Activity, Shared, Verdict};
+use super::idle::{Activity, PARK_AFTER, ParkSignal, ParkableIo, Verdict};
+use super::shared::Shared;
 use crate::reject::Reason;
 use crate::routes;
 
@@ -22,6 +24,14 @@ impl Drop for Open<'_> {
     fn drop(&mut self) {
         self.0.metrics.connection_closed();
     }
+}
+
+/// How a hyper session on the connection ended.
+enum SessionEnd {
+    /// The session was parked; the socket is open and idle.
+    Parked,
+    /// The connection is finished.
+    Closed,
 }
 
 /// Serves one connection until the client closes it, it times out, or the
@@ -39,23 +49,62 @@ pub(crate) async fn serve(
     if let Err(error) = stream.set_nodelay(true) {
         tracing::debug!(%peer, %error, "cannot set TCP_NODELAY");
     }
+    let stream = Arc::new(stream);
+    let activity = Arc::new(Activity::new(Instant::now()));
 
-    let activity = Arc::new(Activity::new());
+    loop {
+        match serve_session(&shared, &stream, peer, &activity).await {
+            SessionEnd::Closed => return,
+            SessionEnd::Parked => {}
+        }
+        shared.metrics.connection_parked();
+        let resume = wait_while_parked(&shared, &stream, &activity).await;
+        shared.metrics.connection_unparked();
+        if !resume {
+            return;
+        }
+        activity.new_session(Instant::now());
+    }
+}
+
+/// Waits until a parked connection is readable again. Returns false when it
+/// should close instead: idle timeout, relay stop, or a socket error.
+async fn wait_while_parked(shared: &Shared, stream: &TcpStream, activity: &Activity) -> bool {
+    let deadline = activity.idle_deadline(&shared.config.limits);
+    tokio::select! {
+        readable = stream.readable() => readable.is_ok(),
+        () = tokio::time::sleep_until(deadline.into()) => false,
+        () = shared.stopped() => false,
+    }
+}
+
+/// Runs one hyper session on the connection, with the watchdog.
+async fn serve_session(
+    shared: &Arc<Shared>,
+    stream: &Arc<TcpStream>,
+    peer: SocketAddr,
+    activity: &Arc<Activity>,
+) -> SessionEnd {
     let service = {
         let shared = shared.clone();
         let activity = activity.clone();
-        service_fn(move |request| {
+        service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
             let shared = shared.clone();
-            let busy = activity.begin();
-            async move {
+            let busy = activity.begin(request.version() == http::Version::HTTP_2);
+            // hyper keeps one service future slot per connection for the
+            // whole session; boxing the large handler future keeps that slot
+            // small.
+            Box::pin(async move {
                 let response = routes::handle(shared, peer, request).await;
                 drop(busy);
                 response
-            }
+            })
         })
     };
 
-    let connection = shared.http.serve_connection(TokioIo::new(stream), service);
+    let park = Arc::new(ParkSignal::default());
+    let io = ParkableIo::new(stream.clone(), park.clone());
+    let connection = shared.http.serve_connection(TokioIo::new(io), service);
     tokio::pin!(connection);
     let stopped = shared.stopped();
     tokio::pin!(stopped);
@@ -66,10 +115,14 @@ pub(crate) async fn serve(
     loop {
         tokio::select! {
             result = connection.as_mut() => {
-                if let Err(error) = result {
-                    report_error(&shared, peer, error.as_ref());
-                }
-                break;
+                return match result {
+                    Ok(()) if park.parked() && !closing => SessionEnd::Parked,
+                    Ok(()) => SessionEnd::Closed,
+                    Err(error) => {
+                        report_error(shared, peer, error.as_ref());
+                        SessionEnd::Closed
+                    }
+                };
             }
             () = &mut stopped, if !closing => {
                 connection.as_mut().graceful_shutdown();
@@ -78,6 +131,11 @@ pub(crate) async fn serve(
             () = &mut watchdog, if !closing => {
                 match activity.verdict(Instant::now(), &shared.config.limits) {
                     Verdict::WaitUntil(at) => watchdog.as_mut().reset(at.into()),
+                    Verdict::Park => {
+                        // The next poll of the connection sees the request.
+                        park.request();
+                        watchdog.as_mut().reset((Instant::now() + PARK_AFTER).into());
+                    }
                     Verdict::Idle => {
                         tracing::debug!(%peer, "closing idle connection");
                         connection.as_mut().graceful_shutdown();
@@ -90,7 +148,7 @@ pub(crate) async fn serve(
                             Some(peer.ip()),
                             &"no complete request head in time; connection dropped",
                         );
-                        break;
+                        return SessionEnd::Closed;
                     }
                 }
             }

@@ -1,6 +1,7 @@
 //! The relay server: listening socket, accept loop, background tasks and shutdown.
 
 mod connection;
+mod idle;
 mod shared;
 
 use std::future::Future;

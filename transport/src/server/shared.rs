@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use governor::{DefaultKeyedRateLimiter, Quota as RateQuota, RateLimiter};
 use http::StatusCode;
@@ -339,84 +339,4 @@ fn http_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
         .max_local_error_reset_streams(clamp(limits.h2_max_local_error_reset_streams))
         .max_header_list_size(clamp32(limits.max_header_bytes));
     builder
-}
-
-/// Instant a connection opened and what it has done since, for the idle watchdog.
-pub(crate) struct Activity {
-    opened: Instant,
-    state: Mutex<ActivityState>,
-}
-
-#[derive(Default)]
-struct ActivityState {
-    in_flight: u32,
-    started: u64,
-    last_done: Option<Instant>,
-}
-
-/// What a connection's watchdog should do next.
-pub(crate) enum Verdict {
-    /// Check again at this instant.
-    WaitUntil(Instant),
-    /// No request for `limits.idle_timeout_ms`: close gracefully.
-    Idle,
-    /// No complete request head within `limits.header_read_timeout_ms` (or
-    /// the idle timeout, if shorter) of opening: drop.
-    NoRequest,
-}
-
-impl Activity {
-    pub(crate) fn new() -> Activity {
-        Activity {
-            opened: Instant::now(),
-            state: Mutex::new(ActivityState::default()),
-        }
-    }
-
-    /// Marks a request as started; the guard marks it finished when dropped.
-    pub(crate) fn begin(self: &Arc<Self>) -> Busy {
-        if let Ok(mut state) = self.state.lock() {
-            state.in_flight += 1;
-            state.started += 1;
-        }
-        Busy(self.clone())
-    }
-
-    pub(crate) fn verdict(&self, now: Instant, limits: &Limits) -> Verdict {
-        let idle = Duration::from_millis(limits.idle_timeout_ms);
-        let head = Duration::from_millis(limits.header_read_timeout_ms);
-        let Ok(state) = self.state.lock() else {
-            return Verdict::Idle;
-        };
-
-        if state.in_flight > 0 {
-            return Verdict::WaitUntil(now + idle);
-        }
-        if state.started == 0 {
-            let deadline = self.opened + head.min(idle);
-            return if now >= deadline {
-                Verdict::NoRequest
-            } else {
-                Verdict::WaitUntil(deadline)
-            };
-        }
-        let idle_since = state.last_done.unwrap_or(self.opened);
-        if now >= idle_since + idle {
-            Verdict::Idle
-        } else {
-            Verdict::WaitUntil(idle_since + idle)
-        }
-    }
-}
-
-/// A request in progress on a connection.
-pub(crate) struct Busy(Arc<Activity>);
-
-impl Drop for Busy {
-    fn drop(&mut self) {
-        if let Ok(mut state) = self.0.state.lock() {
-            state.in_flight = state.in_flight.saturating_sub(1);
-            state.last_done = Some(Instant::now());
-        }
-    }
 }
