@@ -13,7 +13,7 @@ pub const DEFAULT_CONNECTIONS: usize = 10_000;
 /// identity and key bundle costs about a millisecond of CPU, so 10,000 users would
 /// add seconds of setup without changing what the run checks.
 pub const MAX_DEFAULT_USERS: usize = 1_000;
-/// Smallest payload that holds the message header that the receivers check.
+/// Smallest payload that contains the message header that the receivers check.
 pub const MIN_MESSAGE_SIZE: usize = crate::payload::HEADER_LEN;
 
 /// Options of a load run.
@@ -53,11 +53,11 @@ pub struct Options {
     pub scenarios: Vec<ScenarioArg>,
 
     /// Measured send time of each scenario, as seconds ("10", "10s") or milliseconds ("500ms").
-    #[arg(long, default_value = "8s", value_parser = parse_duration, value_name = "TIME")]
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "TIME")]
     pub duration: Duration,
 
     /// Open-loop arrival rate in messages per second over all connections.
-    /// Without it the load is closed loop: each connection sends as soon as its previous answer arrives.
+    /// Without it the load is closed loop: each connection sends as soon as the response to its previous one arrives.
     #[arg(long, value_name = "MSGS_PER_S")]
     pub rate: Option<f64>,
 
@@ -82,7 +82,7 @@ pub struct Options {
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub connect_concurrency: usize,
 
-    /// Longest time to wait for every acknowledged message to arrive after a scenario's send phase.
+    /// Maximum time to wait for every acknowledged message to arrive after a scenario's send phase.
     #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "TIME")]
     pub drain_timeout: Duration,
 
@@ -169,7 +169,7 @@ impl Options {
         }
         if users >= self.connections {
             return Err(format!(
-                "--users {users} must be below --connections {}: each user holds one receiving \
+                "--users {users} must be below --connections {}: each user has one receiving \
                  connection and the rest send",
                 self.connections
             ));

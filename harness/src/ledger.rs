@@ -78,7 +78,7 @@ pub struct Totals {
     /// Acknowledged messages not verified.
     pub lost: u64,
     /// Messages delivered and verified although their post got no 201 (the relay stored them
-    /// but the answer was lost, as when it is killed).
+    /// but the response was lost, as when it is killed).
     pub delivered_unacknowledged: u64,
 }
 

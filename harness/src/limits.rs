@@ -127,7 +127,7 @@ pub fn ensure_open_file_limit(connections: usize) -> Result<LimitChange, LimitTo
     let after = match before.plan(required) {
         LimitPlan::Enough => before,
         LimitPlan::RaiseSoftToHard => {
-            // The relay child inherits this limit, and it holds the other end of every connection.
+            // The relay child inherits this limit, and it has the other end of every connection.
             rlimit::setrlimit(Resource::NOFILE, before.hard, before.hard)
                 .map_err(|_| too_low.clone())?;
             NofileLimit {

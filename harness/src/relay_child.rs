@@ -39,7 +39,11 @@ pub fn run_relay(args: &RelayArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(config)) {
+    let result = runtime.block_on(serve(config));
+    // The stdin reader sits in a blocking read that never returns while the harness runs, so
+    // the runtime is shut down without waiting for it.
+    runtime.shutdown_background();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("relay failed: {error}");
@@ -60,7 +64,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         let mut stdin = tokio::io::stdin();
         let mut buffer = [0u8; 64];
         let parent_gone = async {
-            // Read until end of file: the harness holds the other end open while it runs.
+            // Read until end of file: the harness keeps the other end open while it runs.
             while matches!(stdin.read(&mut buffer).await, Ok(n) if n > 0) {}
         };
         tokio::select! {

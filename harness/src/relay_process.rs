@@ -159,7 +159,7 @@ impl RelayProcess {
     /// # Errors
     ///
     /// Returns the error of signalling or waiting.
-    pub async fn stop(mut self) -> Result<ExitStatus, RelayProcessError> {
+    pub async fn stop(&mut self) -> Result<ExitStatus, RelayProcessError> {
         if let Some(pid) = self.child.id().and_then(|id| i32::try_from(id).ok()) {
             // The process may have exited already, which makes the signal fail harmlessly.
             let _ = signal::kill(Pid::from_raw(pid), Signal::SIGTERM);

@@ -329,13 +329,16 @@ fn check_seal(
             phase
                 .metrics
                 .record_error(&format!("seal_{}", error.kind()));
-            let wanted = expected.map_or_else(
+            let expected_outcome = expected.map_or_else(
                 || "the no-common-mode error".to_owned(),
                 |m| format!("a {m} envelope"),
             );
             world.fail(
                 Some(phase.scenario),
-                failure("seal_failed", format!("expected {wanted}, got: {error}")),
+                failure(
+                    "seal_failed",
+                    format!("expected {expected_outcome}, got: {error}"),
+                ),
             );
             None
         }

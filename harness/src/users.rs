@@ -1,4 +1,4 @@
-//! Simulated users: each one holds its own identity, KEM keys and signed bundle.
+//! Simulated users, each with its own identity, KEM keys and signed bundle.
 
 use rayon::prelude::*;
 
@@ -9,7 +9,7 @@ use crate::cli::ModeMix;
 /// Lifetime of the users' bundles in seconds: one day, far longer than any run.
 pub const BUNDLE_TTL_SECS: u64 = 24 * 3600;
 
-/// Which modes a user supports.
+/// Modes a user supports, named by its strongest one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UserKind {
     /// The bundle lists hybrid only.

@@ -19,7 +19,7 @@ pub enum ApiError {
     /// The connection failed or timed out.
     #[error(transparent)]
     Lane(#[from] LaneError),
-    /// The relay answered with an unexpected status.
+    /// The relay responded with an unexpected status.
     #[error("{method} {path} returned {status}: {body}")]
     Status {
         /// Request method.
@@ -31,7 +31,7 @@ pub enum ApiError {
         /// The JSON error body, as text.
         body: String,
     },
-    /// The relay's answer could not be decoded.
+    /// The relay's response body could not be decoded.
     #[error("{method} {path} returned an invalid body: {detail}")]
     BadResponse {
         /// Request method.
@@ -170,7 +170,7 @@ pub async fn get_bundle(lane: &Lane, mailbox: &IdentityId) -> Result<SignedBundl
 }
 
 /// Deposits an envelope with `POST /v1/mailboxes/{mailbox}/messages` and returns the
-/// message id from the 201 answer.
+/// message id from the 201 response.
 pub async fn post_message(
     lane: &Lane,
     mailbox: &IdentityId,

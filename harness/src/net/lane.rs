@@ -18,7 +18,7 @@ use tokio::sync::Mutex;
 /// Largest response body a lane accepts: a full message list of 1000 envelopes of 64 KiB.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
-/// Where lanes connect, and the counters they share.
+/// Server address of a set of lanes, and the counters they share.
 #[derive(Debug)]
 pub struct Endpoint {
     addr: SocketAddr,
@@ -57,7 +57,7 @@ impl Endpoint {
     }
 }
 
-/// Why a request on a lane failed.
+/// Error of a request on a lane.
 #[derive(Debug, thiserror::Error)]
 pub enum LaneError {
     /// The TCP connection or the HTTP handshake failed.
@@ -112,7 +112,7 @@ pub struct Lane {
     endpoint: Arc<Endpoint>,
     sender: Mutex<Option<SendRequest<Full<Bytes>>>>,
     // Whether the current connection's task still runs. Read without the sender's lock,
-    // which a request holds for its whole duration (a long poll included).
+    // which a request keeps for its whole duration (a long poll included).
     alive: std::sync::Mutex<Arc<AtomicBool>>,
     ever_connected: AtomicBool,
 }
@@ -178,8 +178,8 @@ impl Lane {
         let alive = Arc::new(AtomicBool::new(true));
         *self.alive.lock().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&alive);
         tokio::spawn(async move {
-            // The connection ends when the server closes it or the lane drops its sender;
-            // requests on it report the failure, so its error needs no handling here.
+            // The connection ends when the server closes it or the lane drops its sender.
+            // Requests on it report the failure, so its error needs no handling here.
             let _ = connection.await;
             alive.store(false, Ordering::Relaxed);
             endpoint.open.fetch_sub(1, Ordering::Relaxed);

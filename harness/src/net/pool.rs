@@ -10,8 +10,8 @@ use tokio::task::JoinSet;
 use super::lane::{Endpoint, Lane, LaneError};
 use crate::stats::LatencyHistogram;
 
-/// Attempts per connection during the connect phase. A loopback connect fails only when the
-/// server's accept backlog overflows, which a short pause resolves.
+/// Attempts per connection during the connect phase. On loopback a connect usually fails only
+/// when the server's accept backlog overflows, and a short pause lets the backlog drain.
 const CONNECT_ATTEMPTS: u32 = 3;
 const RETRY_PAUSE: Duration = Duration::from_millis(200);
 

@@ -80,7 +80,7 @@ pub struct Report {
     pub failures: Vec<Failure>,
     /// Number of failures, listed or not.
     pub failures_total: u64,
-    /// Thresholds given on the command line and whether they held.
+    /// Thresholds given on the command line and whether they were met.
     pub thresholds: Vec<ThresholdResult>,
     /// Whether every check and threshold passed.
     pub passed: bool,

@@ -78,14 +78,17 @@ pub fn render_svg(report: &Report) -> String {
                 (x1 - x0).max(0.0)
             );
         }
-        let _ = writeln!(
-            svg,
-            r#"<text x="{:.1}" y="{:.1}" fill="gray">{} ({})</text>"#,
-            x0 + 3.0,
-            TOP + 14.0,
-            escape(&scenario.name),
-            escape(&scenario.result)
-        );
+        // A band too narrow for its label (the strip scenario sends no load) gets none.
+        if x1 - x0 >= 80.0 {
+            let _ = writeln!(
+                svg,
+                r#"<text x="{:.1}" y="{:.1}" fill="gray">{} ({})</text>"#,
+                x0 + 3.0,
+                TOP + 14.0,
+                escape(&scenario.name),
+                escape(&scenario.result)
+            );
+        }
     }
 
     draw_axes(&mut svg, &latency, "send latency (ms)");
@@ -131,8 +134,9 @@ fn draw_axes(svg: &mut String, panel: &Panel, title: &str) {
             format_tick(value)
         );
     }
-    for step in 0..=8 {
-        let seconds = panel.x_max * f64::from(step) / 8.0;
+    let step = nice_ceiling(panel.x_max / 8.0);
+    let mut seconds = 0.0;
+    while seconds <= panel.x_max {
         let _ = writeln!(
             svg,
             r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
@@ -140,6 +144,7 @@ fn draw_axes(svg: &mut String, panel: &Panel, title: &str) {
             bottom + 15.0,
             format_tick(seconds)
         );
+        seconds += step;
     }
     let _ = writeln!(
         svg,

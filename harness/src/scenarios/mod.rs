@@ -24,7 +24,7 @@ use crate::schedule::{LoadModel, ScheduleOutcome};
 use crate::traffic::{SendPhase, run_send_phase};
 use crate::world::{DUPLICATE_KINDS, LOST_KINDS, World};
 
-/// What every scenario works with.
+/// Inputs shared by every scenario: the world, the options, the connections and the relay.
 #[derive(Debug)]
 pub struct Context {
     /// Shared state.
@@ -45,7 +45,7 @@ pub struct Context {
     pub display: Display,
 }
 
-/// What a scenario hands back to be turned into its report.
+/// Result of one scenario, which `finish` turns into its report.
 #[derive(Debug)]
 pub struct Outcome {
     /// Index of the scenario in the world.
@@ -249,7 +249,7 @@ async fn finish(context: &Context, name: &str, outcome: Outcome) -> ScenarioRepo
             .collect(),
         errors: snapshot.errors.clone(),
         checks,
-        timeline: timeline(&snapshot, started_at_s),
+        timeline: timeline(&snapshot, started_at_s, send_secs),
     }
 }
 
@@ -296,17 +296,26 @@ pub fn crypto_times(snapshot: &crate::metrics::MetricsInner) -> CryptoTimes {
     }
 }
 
-fn timeline(snapshot: &crate::metrics::MetricsInner, started_at_s: f64) -> Vec<TimelinePoint> {
+fn timeline(
+    snapshot: &crate::metrics::MetricsInner,
+    started_at_s: f64,
+    send_secs: f64,
+) -> Vec<TimelinePoint> {
     let width = crate::metrics::INTERVAL.as_secs_f64();
     snapshot
         .timeline
         .iter()
         .enumerate()
-        .map(|(slot, interval)| TimelinePoint {
-            t_s: started_at_s + (slot as f64 + 1.0) * width,
-            msgs_per_s: interval.acknowledged as f64 / width,
-            p50_ms: interval.latency.quantile_ms(0.5),
-            p99_ms: interval.latency.quantile_ms(0.99),
+        .map(|(slot, interval)| {
+            let slot_start = slot as f64 * width;
+            // The last interval of a phase is usually cut short; its rate uses its real length.
+            let covered = (send_secs - slot_start).clamp(width / 10.0, width);
+            TimelinePoint {
+                t_s: started_at_s + slot_start + covered,
+                msgs_per_s: interval.acknowledged as f64 / covered,
+                p50_ms: interval.latency.quantile_ms(0.5),
+                p99_ms: interval.latency.quantile_ms(0.99),
+            }
         })
         .collect()
 }

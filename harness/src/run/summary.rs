@@ -1,0 +1,168 @@
+//! The report of a whole run, assembled from the scenarios' reports and the shared metrics.
+
+use std::collections::BTreeMap;
+
+use crate::cli::Options;
+use crate::net::pool::ConnectOutcome;
+use crate::report::{
+    self, Check, Failure, MAX_LISTED_FAILURES, Report, ScenarioReport, ThresholdResult,
+};
+use crate::scenarios::{Context, crypto_times};
+use crate::stats::LatencyHistogram;
+
+pub(super) fn assemble_report(
+    options: &Options,
+    context: &Context,
+    connect: &ConnectOutcome,
+    mut scenarios: Vec<ScenarioReport>,
+    leftovers: u64,
+) -> Report {
+    if let Some(last) = scenarios.iter_mut().rev().find(|s| s.result != "skipped") {
+        let check = Check::equal("mailboxes empty after the run", 0, leftovers);
+        if !check.passed {
+            last.result = "fail".to_owned();
+        }
+        last.checks.push(check);
+    }
+    let world = &context.world;
+    let mut latency = LatencyHistogram::new();
+    let mut delivery = LatencyHistogram::new();
+    let mut snapshots = Vec::new();
+    for metrics in world.all_metrics() {
+        let snapshot = metrics.snapshot();
+        latency.merge(&snapshot.latency);
+        delivery.merge(&snapshot.delivery);
+        snapshots.push(snapshot);
+    }
+    let mut total = crate::metrics::MetricsInner::default();
+    for snapshot in &snapshots {
+        total.seal_time += snapshot.seal_time;
+        total.sealed += snapshot.sealed;
+        total.open_time += snapshot.open_time;
+        total.opened += snapshot.opened;
+        total.fallbacks += snapshot.fallbacks;
+        for (mode, count) in &snapshot.modes {
+            *total.modes.entry(mode).or_insert(0) += count;
+        }
+        for (kind, count) in &snapshot.errors {
+            *total.errors.entry(kind.clone()).or_insert(0) += count;
+        }
+    }
+
+    let sum = |f: fn(&ScenarioReport) -> u64| scenarios.iter().map(f).sum::<u64>();
+    let messages_sent = sum(|s| s.messages_sent);
+    let duration_s: f64 = scenarios
+        .iter()
+        .filter(|s| s.messages_sent > 0)
+        .map(|s| s.duration_s)
+        .sum();
+    let throughput = if duration_s > 0.0 {
+        messages_sent as f64 / duration_s
+    } else {
+        0.0
+    };
+    let crypto = crypto_times(&total);
+    let latency_summary = latency.summary();
+    let held = scenarios
+        .iter()
+        .filter(|s| s.result != "skipped")
+        .map(|s| s.connections_held)
+        .chain([connect.held])
+        .min()
+        .unwrap_or(connect.held);
+
+    let thresholds = thresholds(options, latency_summary.p99, throughput);
+    let failures: Vec<Failure> = world.failures();
+    let failures_total = scenarios
+        .iter()
+        .map(|s| s.verification_failures + s.lost + s.duplicates)
+        .sum::<u64>()
+        .max(failures.len() as u64);
+    let passed = held == options.connections
+        && scenarios.iter().all(|s| s.result != "fail")
+        && thresholds.iter().all(|t| t.passed)
+        && failures.is_empty();
+
+    Report {
+        target: format!("http://{}", context.pool.endpoint().addr()),
+        embedded_relay: context.relay.is_some(),
+        engine_backends: world.engine.backends().describe(),
+        load_model: context.model.name(),
+        rate: options.rate,
+        users: world.users.len(),
+        message_size: options.message_size,
+        connections_requested: options.connections,
+        connections_held: held,
+        connect_ms: connect.times.short_summary(),
+        connect_phase_s: connect.elapsed.as_secs_f64(),
+        reconnects: context.pool.endpoint().reconnects(),
+        duration_s,
+        messages_sent,
+        messages_verified: sum(|s| s.messages_verified),
+        verification_failures: sum(|s| s.verification_failures),
+        lost: sum(|s| s.lost),
+        duplicates: sum(|s| s.duplicates),
+        throughput_msgs_per_s: throughput,
+        latency_ms: latency_summary,
+        delivery_ms: delivery.summary(),
+        crypto_ms_per_msg: crypto.seal_ms_per_msg + crypto.open_ms_per_msg,
+        crypto,
+        transport_ms_per_msg: latency.mean_ms(),
+        fallbacks: total.fallbacks,
+        modes: total
+            .modes
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), *v))
+            .collect(),
+        errors: total.errors,
+        scenarios: scenarios
+            .iter()
+            .map(|s| (s.name.clone(), s.result.clone()))
+            .collect::<BTreeMap<_, _>>(),
+        scenario_details: scenarios,
+        failures: failures.into_iter().take(MAX_LISTED_FAILURES).collect(),
+        failures_total,
+        thresholds,
+        passed,
+    }
+}
+
+fn thresholds(options: &Options, p99_ms: f64, throughput: f64) -> Vec<ThresholdResult> {
+    let mut results = Vec::new();
+    if let Some(limit) = options.max_p99_ms {
+        results.push(ThresholdResult {
+            name: "--max-p99-ms".to_owned(),
+            limit,
+            value: p99_ms,
+            passed: p99_ms <= limit,
+        });
+    }
+    if let Some(limit) = options.min_rate {
+        results.push(ThresholdResult {
+            name: "--min-rate".to_owned(),
+            limit,
+            value: throughput,
+            passed: throughput >= limit,
+        });
+    }
+    results
+}
+
+/// Writes the JSON and SVG files that the options ask for.
+///
+/// # Errors
+///
+/// Returns a sentence naming the file that could not be written.
+pub fn write_outputs(options: &Options, report: &Report) -> Result<(), String> {
+    if let Some(path) = &options.json {
+        let json = serde_json::to_string_pretty(report)
+            .map_err(|e| format!("encoding the JSON report failed: {e}"))?;
+        std::fs::write(path, json)
+            .map_err(|e| format!("writing {} failed: {e}", path.display()))?;
+    }
+    if let Some(path) = &options.svg {
+        std::fs::write(path, report::render_svg(report))
+            .map_err(|e| format!("writing {} failed: {e}", path.display()))?;
+    }
+    Ok(())
+}
