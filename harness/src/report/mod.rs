@@ -54,6 +54,9 @@ pub struct Report {
     pub lost: u64,
     /// Messages fetched more than once.
     pub duplicates: u64,
+    /// Messages verified whose post got no 201, because the relay stored them but the
+    /// response was lost (the relay was killed in between). They are not required to arrive.
+    pub delivered_unacknowledged: u64,
     /// Acknowledged messages per second of send phase.
     pub throughput_msgs_per_s: f64,
     /// Send latency: intended (open loop) or actual (closed loop) start to 201.
@@ -124,6 +127,8 @@ pub struct ScenarioReport {
     pub lost: u64,
     /// Messages fetched more than once.
     pub duplicates: u64,
+    /// Messages verified whose post got no 201.
+    pub delivered_unacknowledged: u64,
     /// Acknowledged messages per second of send phase.
     pub throughput_msgs_per_s: f64,
     /// Send latency.

@@ -48,9 +48,10 @@ pub fn render_text(report: &Report) -> String {
         &mut out,
         "messages",
         &format!(
-            "{} sent (201), {} verified, {} verification failures, {} lost, {} duplicates",
+            "{} sent (201), {} verified ({} of them without a 201), {} verification failures, {} lost, {} duplicates",
             report.messages_sent,
             report.messages_verified,
+            report.delivered_unacknowledged,
             report.verification_failures,
             report.lost,
             report.duplicates,

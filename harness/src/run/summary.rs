@@ -102,6 +102,7 @@ pub(super) fn assemble_report(
         verification_failures: sum(|s| s.verification_failures),
         lost: sum(|s| s.lost),
         duplicates: sum(|s| s.duplicates),
+        delivered_unacknowledged: sum(|s| s.delivered_unacknowledged),
         throughput_msgs_per_s: throughput,
         latency_ms: latency_summary,
         delivery_ms: delivery.summary(),

@@ -233,6 +233,7 @@ async fn finish(context: &Context, name: &str, outcome: Outcome) -> ScenarioRepo
         verification_failures,
         lost,
         duplicates,
+        delivered_unacknowledged: totals.delivered_unacknowledged,
         throughput_msgs_per_s: if send_secs > 0.0 {
             totals.acknowledged as f64 / send_secs
         } else {
@@ -267,6 +268,7 @@ fn skipped(context: &Context, name: &str, reason: String) -> ScenarioReport {
         verification_failures: 0,
         lost: 0,
         duplicates: 0,
+        delivered_unacknowledged: 0,
         throughput_msgs_per_s: 0.0,
         latency_ms: empty,
         delivery_ms: empty,
