@@ -158,6 +158,30 @@ impl Metrics {
     }
 }
 
+impl MetricsInner {
+    /// Adds up the metrics of several scenarios; the time series is left empty.
+    pub fn merged(all: &[std::sync::Arc<Metrics>]) -> MetricsInner {
+        let mut total = MetricsInner::default();
+        for metrics in all {
+            let snapshot = metrics.snapshot();
+            total.latency.merge(&snapshot.latency);
+            total.delivery.merge(&snapshot.delivery);
+            total.seal_time += snapshot.seal_time;
+            total.sealed += snapshot.sealed;
+            total.open_time += snapshot.open_time;
+            total.opened += snapshot.opened;
+            total.fallbacks += snapshot.fallbacks;
+            for (mode, count) in &snapshot.modes {
+                *total.modes.entry(mode).or_insert(0) += count;
+            }
+            for (kind, count) in &snapshot.errors {
+                *total.errors.entry(kind.clone()).or_insert(0) += count;
+            }
+        }
+        total
+    }
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()

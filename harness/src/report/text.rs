@@ -130,7 +130,7 @@ pub fn render_text(report: &Report) -> String {
         let mark = if threshold.passed { "ok" } else { "FAIL" };
         let _ = writeln!(
             out,
-            "threshold {} {}: measured {} ({mark})",
+            "threshold {} {}: measured {:.2} ({mark})",
             threshold.name, threshold.limit, threshold.value
         );
     }

@@ -3,12 +3,12 @@
 use std::collections::BTreeMap;
 
 use crate::cli::Options;
+use crate::metrics::MetricsInner;
 use crate::net::pool::ConnectOutcome;
 use crate::report::{
     self, Check, Failure, MAX_LISTED_FAILURES, Report, ScenarioReport, ThresholdResult,
 };
 use crate::scenarios::{Context, crypto_times};
-use crate::stats::LatencyHistogram;
 
 pub(super) fn assemble_report(
     options: &Options,
@@ -25,29 +25,8 @@ pub(super) fn assemble_report(
         last.checks.push(check);
     }
     let world = &context.world;
-    let mut latency = LatencyHistogram::new();
-    let mut delivery = LatencyHistogram::new();
-    let mut snapshots = Vec::new();
-    for metrics in world.all_metrics() {
-        let snapshot = metrics.snapshot();
-        latency.merge(&snapshot.latency);
-        delivery.merge(&snapshot.delivery);
-        snapshots.push(snapshot);
-    }
-    let mut total = crate::metrics::MetricsInner::default();
-    for snapshot in &snapshots {
-        total.seal_time += snapshot.seal_time;
-        total.sealed += snapshot.sealed;
-        total.open_time += snapshot.open_time;
-        total.opened += snapshot.opened;
-        total.fallbacks += snapshot.fallbacks;
-        for (mode, count) in &snapshot.modes {
-            *total.modes.entry(mode).or_insert(0) += count;
-        }
-        for (kind, count) in &snapshot.errors {
-            *total.errors.entry(kind.clone()).or_insert(0) += count;
-        }
-    }
+    let total = MetricsInner::merged(&world.all_metrics());
+    let (latency, delivery) = (&total.latency, &total.delivery);
 
     let sum = |f: fn(&ScenarioReport) -> u64| scenarios.iter().map(f).sum::<u64>();
     let messages_sent = sum(|s| s.messages_sent);
@@ -166,4 +145,31 @@ pub fn write_outputs(options: &Options, report: &Report) -> Result<(), String> {
             .map_err(|e| format!("writing {} failed: {e}", path.display()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn thresholds_breach_and_pass() {
+        let options =
+            Options::try_parse_from(["qrnm-load", "--max-p99-ms", "100", "--min-rate", "500"])
+                .unwrap();
+
+        let within = thresholds(&options, 99.0, 500.0);
+        assert_eq!(within.len(), 2);
+        assert!(within.iter().all(|t| t.passed));
+
+        let breached = thresholds(&options, 100.5, 499.0);
+        assert!(!breached[0].passed, "p99 above --max-p99-ms");
+        assert!(!breached[1].passed, "rate below --min-rate");
+    }
+
+    #[test]
+    fn no_thresholds_without_options() {
+        let options = Options::try_parse_from(["qrnm-load"]).unwrap();
+        assert!(thresholds(&options, 1e9, 0.0).is_empty());
+    }
 }
