@@ -9,7 +9,7 @@ use qrnm_engine::{IdentityId, Mode};
 
 use crate::report::Failure;
 
-/// What the sender recorded when it sealed a message.
+/// Record the sender keeps of a sealed message.
 #[derive(Debug, Clone)]
 pub struct SentMessage {
     /// Index of the scenario that sent it.
@@ -34,7 +34,7 @@ struct Entry {
     delete_confirmed: bool,
 }
 
-/// How a fetched envelope compares with the ledger.
+/// Result of checking a fetched envelope against the ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     /// First delivery, equal to what was sent.
@@ -51,7 +51,7 @@ pub enum Verdict {
     Failed(Option<usize>, Failure),
 }
 
-/// What a receiver found in one opened envelope.
+/// Contents of one opened envelope, as a receiver found them.
 #[derive(Debug, Clone, Copy)]
 pub struct Received<'a> {
     /// Relay's message id.

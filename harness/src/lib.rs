@@ -2,7 +2,7 @@
 //! every delivered message is opened and checked against what was sent, and the run ends
 //! with a report of connections, throughput, latency percentiles, crypto time and failures.
 //!
-//! The binary `qrnm-load` is the entry point; this library holds its parts so that tests can
+//! The binary `qrnm-load` is the entry point; this library contains its parts so that tests can
 //! drive them directly.
 
 #![forbid(unsafe_code)]

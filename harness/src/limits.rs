@@ -26,7 +26,7 @@ pub struct NofileLimit {
     pub hard: u64,
 }
 
-/// What to do to reach a required number of open files.
+/// Action needed to reach a required number of open files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LimitPlan {
     /// The soft limit is already high enough.

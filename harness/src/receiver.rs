@@ -19,7 +19,7 @@ use crate::world::World;
 
 /// Messages fetched per request.
 pub const FETCH_LIMIT: u32 = 100;
-/// Long-poll wait per fetch. The relay answers as soon as one message is there, so this
+/// Long-poll wait per fetch. The relay responds as soon as one message is there, so this
 /// bounds only how long an idle receiver takes to notice the stop flag.
 pub const FETCH_WAIT_MS: u64 = 1000;
 /// Pause after a failed fetch, so that a relay restart does not become a busy loop.
@@ -131,16 +131,14 @@ async fn open_off_thread(
         }
     })
     .await
-    .map_err(|panic| ApiError::Sign(panic.to_string()))
+    .map_err(ApiError::from)
 }
 
 async fn sign_off_thread<F>(sign: F) -> Result<SignedRequest, ApiError>
 where
     F: FnOnce() -> Result<SignedRequest, ApiError> + Send + 'static,
 {
-    on_rayon(sign)
-        .await
-        .map_err(|panic| ApiError::Sign(panic.to_string()))?
+    on_rayon(sign).await?
 }
 
 /// Checks one opened envelope and records the verdict. Returns the message's sequence number

@@ -15,7 +15,7 @@ use tokio::io::AsyncReadExt;
 use crate::cli::RelayArgs;
 use crate::relay_process::READY_PREFIX;
 
-/// Runs the relay until it is told to stop.
+/// Runs the relay until SIGTERM or the end of its stdin, and returns the exit status.
 pub fn run_relay(args: &RelayArgs) -> ExitCode {
     let mut config = match Config::load(&args.config) {
         Ok(config) => config,

@@ -18,14 +18,14 @@ use tokio::process::{Child, ChildStdin, Command};
 /// Prefix of the line the child prints once it listens.
 pub const READY_PREFIX: &str = "listening on ";
 
-/// Longest time the child may take to bind and print its address.
+/// Maximum time the child may take to bind and print its address.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
-/// Longest time to retry binding the old port after a restart; the kernel may still hold it.
+/// Maximum time to retry binding the old port after a restart, which the kernel may still hold.
 const REBIND_WINDOW: Duration = Duration::from_secs(10);
-/// Longest time a stopping relay may take to drain before it is killed.
+/// Maximum time a stopping relay may take to drain before it is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Why the relay child could not be started or stopped.
+/// Error of starting, restarting or stopping the relay child.
 #[derive(Debug, thiserror::Error)]
 pub enum RelayProcessError {
     /// Spawning the process failed.
@@ -66,7 +66,7 @@ pub struct RelayProcess {
     log: PathBuf,
     addr: SocketAddr,
     child: Child,
-    // Held open so that the child sees end-of-file on stdin when the harness exits.
+    // Kept open so that the child reads end-of-file on stdin when the harness exits.
     _stdin: Option<ChildStdin>,
     restarts: u32,
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
-/// How operations are started.
+/// Rule that starts operations: closed or open loop.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum LoadModel {
     /// Each lane starts its next operation when the previous one finishes.
@@ -68,7 +68,7 @@ pub struct ScheduleOutcome {
 /// Runs operations on `lanes` for `duration`, then waits for the running ones.
 ///
 /// Operations due before the end of `duration` still run afterwards, until `grace` has also
-/// passed; then waiting operations are abandoned and counted, and running ones are cancelled.
+/// passed. Then waiting operations are abandoned and counted, and running ones are cancelled.
 pub async fn run_schedule<L, F, Fut>(
     model: LoadModel,
     lanes: &[Arc<L>],
@@ -231,7 +231,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn open_loop_keeps_due_times_when_lanes_are_busy() {
+    async fn open_loop_backlog_keeps_due_times() {
         // One lane, each operation taking 50 ms, while operations are due every 10 ms:
         // the backlog grows, and the latency from the due time must show it.
         let lanes = vec![Arc::new(())];

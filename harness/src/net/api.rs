@@ -13,7 +13,7 @@ use super::lane::{Lane, LaneError};
 /// Time limit of a request without a long poll.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Why a relay call failed.
+/// Error of a call to the relay API.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// The connection failed or timed out.
@@ -38,12 +38,15 @@ pub enum ApiError {
         method: Method,
         /// Request path.
         path: String,
-        /// What is wrong.
+        /// The decoding error.
         detail: String,
     },
     /// The owner signature could not be made.
     #[error("signing the request failed: {0}")]
     Sign(String),
+    /// A crypto task on the rayon pool panicked.
+    #[error(transparent)]
+    Offload(#[from] crate::offload::OffloadPanicked),
 }
 
 impl ApiError {
@@ -55,6 +58,7 @@ impl ApiError {
             ApiError::Status { status, .. } => format!("http_{}", status.as_u16()),
             ApiError::BadResponse { .. } => "bad_response".to_owned(),
             ApiError::Sign(_) => "sign_failed".to_owned(),
+            ApiError::Offload(_) => "crypto_panicked".to_owned(),
         }
     }
 

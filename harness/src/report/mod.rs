@@ -34,7 +34,7 @@ pub struct Report {
     pub message_size: usize,
     /// Connections asked for with --connections.
     pub connections_requested: usize,
-    /// Fewest connections open at the start of any measured phase.
+    /// Minimum number of connections open at the start of the run or of any scenario.
     pub connections_held: usize,
     /// Time to open one connection (TCP and HTTP/1.1 handshake).
     pub connect_ms: ShortSummary,
@@ -109,7 +109,7 @@ pub struct ScenarioReport {
     pub name: String,
     /// "pass", "fail" or "skipped".
     pub result: String,
-    /// Why the scenario was skipped, if it was.
+    /// Reason the scenario was skipped, if it was.
     pub skip_reason: Option<String>,
     /// Seconds since the run started when the scenario's send phase began.
     pub started_at_s: f64,
@@ -152,7 +152,7 @@ pub struct ScenarioReport {
 /// One pass-or-fail check.
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
-    /// What is checked.
+    /// Name of the checked property.
     pub name: String,
     /// Whether it held.
     pub passed: bool,
@@ -191,7 +191,7 @@ pub struct Failure {
     pub message_id: Option<String>,
     /// Sequence number of the message in the run, when known.
     pub seq: Option<u64>,
-    /// What was expected and found.
+    /// Expected and found values.
     pub detail: String,
 }
 

@@ -31,7 +31,7 @@ use setup::{connect_all, create_users, publish_and_fetch};
 use summary::assemble_report;
 pub use summary::write_outputs;
 
-/// Why a run could not start or could not reach its measured phase.
+/// Error that stops a run before or at the start of its measured phase.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// An option is invalid.
