@@ -5,10 +5,10 @@
 # a free loopback port), reads its RSS, then has a separate client process
 # (the hold_connections example) open CONNECTIONS keep-alive connections,
 # send one GET /healthz on each and hold them idle. The relay's RSS is read
-# again once it has settled (idle HTTP/1.1 connections are parked after 1 s
-# and the allocator returns freed pages within about 10 s), and the
-# difference divided by CONNECTIONS is printed, together with the peak
-# while the connections were being opened.
+# again once it has settled, because idle HTTP/1.1 connections are parked
+# after 1 s and jemalloc returns freed pages within about 10 s. The script
+# prints the difference divided by CONNECTIONS, and also the peak right
+# after the connections were opened.
 #
 # Usage: scripts/measure-idle-memory.sh [CONNECTIONS]   (default 10000)
 # Exits 1 when the result exceeds LIMIT_BYTES (default 16384).

@@ -1,7 +1,7 @@
 //! Relay throughput on loopback, beside a bare hyper server in the same run.
 //!
-//! The bare server uses the same hyper connection settings and answers the
-//! same requests with the same status and body shapes, but checks and stores
+//! The bare server uses the same hyper connection settings and responds to
+//! the same requests with the same status and body shapes, but checks and stores
 //! nothing: its throughput is the ceiling that HTTP handling on this machine
 //! allows, and the ratio of the relay's throughput to it is the cost of the
 //! relay's own work (envelope header parsing, auth, storage, metrics).
@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
@@ -93,8 +93,8 @@ async fn start_relay(store: Arc<dyn Store>) -> Server {
     }
 }
 
-/// Answers deposits with a fresh-looking id, listings with one fixed message
-/// and acknowledgements with 204, after reading each body.
+/// Reads each body, then responds to a deposit with a fresh-looking id, to a
+/// listing with one fixed message and to an acknowledgement with 204.
 async fn bare_answer(
     listing: Bytes,
     request: Request<Incoming>,
@@ -242,7 +242,7 @@ impl Mailbox {
     }
 }
 
-/// One deposit, then a listing of one message and its acknowledgement.
+/// Deposits one envelope, then lists one message and acknowledges it.
 async fn cycle(sender: &mut SendRequest<Full<Bytes>>, mailbox: &Mailbox) {
     send(sender, mailbox.deposit(), StatusCode::CREATED).await;
     let list_path = format!("{}?limit=1", mailbox.messages_path());
@@ -303,7 +303,15 @@ async fn run_load(
     started.elapsed()
 }
 
-fn bench_relay(c: &mut Criterion) {
+/// The servers under test with everything their load needs.
+struct Setup {
+    runtime: Runtime,
+    mailboxes: Arc<Vec<Mailbox>>,
+    servers: Vec<(&'static str, Server)>,
+    _data_dir: tempfile::TempDir,
+}
+
+fn setup() -> Setup {
     let runtime = runtime();
     let engine = Engine::new();
     let sender = Identity::generate_with(&engine, ModeSet::of(&[Mode::Hybrid])).expect("sender");
@@ -319,7 +327,7 @@ fn bench_relay(c: &mut Criterion) {
     };
     let data_dir = tempfile::tempdir().expect("temp dir");
 
-    let servers: Vec<(&str, Server)> = runtime.block_on(async {
+    let servers = runtime.block_on(async {
         let memory = start_relay(Arc::new(MemoryStore::new())).await;
         let durable =
             start_relay(Arc::new(SqliteStore::open(data_dir.path()).expect("store"))).await;
@@ -334,31 +342,99 @@ fn bench_relay(c: &mut Criterion) {
             ("relay_durable", durable),
         ]
     });
+    Setup {
+        runtime,
+        mailboxes,
+        servers,
+        _data_dir: data_dir,
+    }
+}
 
+/// Runs `iterations` operations against `server` and erases what it stored (untimed).
+fn timed_load(setup: &Setup, server: &Server, iterations: u64, full_cycle: bool) -> Duration {
+    let elapsed = setup.runtime.block_on(run_load(
+        server.addr,
+        &setup.mailboxes,
+        iterations,
+        full_cycle,
+    ));
+    if let Some(store) = &server.store {
+        // Keeps memory and the database small across samples.
+        setup
+            .runtime
+            .block_on(store.erase_older_than(u64::MAX))
+            .expect("erase");
+    }
+    elapsed
+}
+
+fn bench_relay(c: &mut Criterion, setup: &Setup) {
     for (group_name, full_cycle) in [("deposit", false), ("cycle", true)] {
         let mut group = c.benchmark_group(format!("relay/{group_name}"));
         group.throughput(Throughput::Elements(1));
         group.sample_size(10);
         group.warm_up_time(Duration::from_secs(2));
         group.measurement_time(Duration::from_secs(6));
-        for (name, server) in &servers {
+        for (name, server) in &setup.servers {
             group.bench_function(BenchmarkId::from_parameter(name), |b| {
-                b.iter_custom(|iterations| {
-                    let elapsed =
-                        runtime.block_on(run_load(server.addr, &mailboxes, iterations, full_cycle));
-                    if let Some(store) = &server.store {
-                        // Untimed: keeps memory and the database small across samples.
-                        runtime
-                            .block_on(store.erase_older_than(u64::MAX))
-                            .expect("erase");
-                    }
-                    elapsed
-                });
+                b.iter_custom(|iterations| timed_load(setup, server, iterations, full_cycle));
             });
         }
         group.finish();
     }
 }
 
-criterion_group!(benches, bench_relay);
-criterion_main!(benches);
+/// Rounds of the paired deposit comparison.
+const PAIRED_ROUNDS: usize = 31;
+/// Deposits per server and round.
+const PAIRED_DEPOSITS: u64 = 6000;
+
+/// Measures deposit throughput of the three servers back to back in each of
+/// `PAIRED_ROUNDS` rounds, rotating the order, and prints the median ratio
+/// of each relay to the bare server. Other processes on the machine slow
+/// down both sides of a pair alike, which the separate criterion groups,
+/// minutes apart, cannot promise.
+fn paired_ratios(setup: &Setup) {
+    let count = setup.servers.len();
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); count];
+    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); count];
+    for round in 0..PAIRED_ROUNDS {
+        let mut round_rates = vec![0.0; count];
+        for offset in 0..count {
+            let index = (round + offset) % count;
+            let elapsed = timed_load(setup, &setup.servers[index].1, PAIRED_DEPOSITS, false);
+            round_rates[index] = PAIRED_DEPOSITS as f64 / elapsed.as_secs_f64();
+        }
+        for index in 0..count {
+            rates[index].push(round_rates[index]);
+            ratios[index].push(round_rates[index] / round_rates[0]);
+        }
+    }
+
+    println!(
+        "relay/paired: {PAIRED_ROUNDS} rounds of {PAIRED_DEPOSITS} deposits per server; medians, with quartiles"
+    );
+    for (index, (name, _)) in setup.servers.iter().enumerate() {
+        let rate = quartiles(&mut rates[index]);
+        let ratio = quartiles(&mut ratios[index]);
+        println!(
+            "relay/paired/{name}: {:.0} deposits/s ({:.0} to {:.0}), ratio to bare_hyper {:.2} ({:.2} to {:.2})",
+            rate[1], rate[0], rate[2], ratio[1], ratio[0], ratio[2],
+        );
+    }
+}
+
+/// Returns the first quartile, the median and the third quartile.
+fn quartiles(values: &mut [f64]) -> [f64; 3] {
+    values.sort_by(f64::total_cmp);
+    let at = |fraction: usize| values[(values.len() - 1) * fraction / 4];
+    [at(1), at(2), at(3)]
+}
+
+fn main() {
+    let setup = setup();
+    let mut criterion = Criterion::default().configure_from_args();
+    bench_relay(&mut criterion, &setup);
+    criterion.final_summary();
+    paired_ratios(&setup);
+}

@@ -19,7 +19,7 @@ const LATENCY_BUCKETS: &[f64] = &[
     5.0, 10.0, 30.0,
 ];
 
-/// Statuses the relay answers with; any other status is counted as `other`.
+/// Statuses the relay responds with. Any other status is counted as `other`.
 const STATUSES: &[u16] = &[
     200, 201, 204, 400, 401, 403, 404, 405, 408, 409, 413, 415, 429, 431, 500, 503,
 ];

@@ -29,8 +29,8 @@ fn limits_config() -> Config {
     config
 }
 
-/// A client that deposits and reads keys in a loop until stopped, counting
-/// answers that are not the expected ones.
+/// A client that deposits and probes in a loop until stopped, recording every
+/// response that is not the expected one.
 struct NormalClient {
     stop: Arc<AtomicBool>,
     served: Arc<AtomicU64>,

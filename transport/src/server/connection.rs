@@ -26,7 +26,7 @@ impl Drop for Open<'_> {
     }
 }
 
-/// How a hyper session on the connection ended.
+/// End of a hyper session on the connection.
 enum SessionEnd {
     /// The session was parked; the socket is open and idle.
     Parked,
@@ -132,7 +132,7 @@ async fn serve_session(
                 match activity.verdict(Instant::now(), &shared.config.limits) {
                     Verdict::WaitUntil(at) => watchdog.as_mut().reset(at.into()),
                     Verdict::Park => {
-                        // The next poll of the connection sees the request.
+                        // The next poll of the connection acts on the request.
                         park.request();
                         watchdog.as_mut().reset((Instant::now() + PARK_AFTER).into());
                     }
@@ -163,7 +163,7 @@ fn report_error(shared: &Shared, peer: SocketAddr, error: &(dyn StdError + 'stat
         Some(e) if e.is_timeout() => Reason::HeaderTimeout,
         Some(e) if e.is_parse() || e.is_user() => Reason::Protocol,
         // An HTTP/2 error that no socket error caused is the client breaking
-        // the protocol, such as a stream reset flood answered with GOAWAY.
+        // the protocol, such as a stream reset flood that hyper ends with GOAWAY.
         Some(e) if !e.is_incomplete_message() && !caused_by_io(error) => Reason::Protocol,
         _ => {
             // Resets and early closes by the client are normal, not rejections.

@@ -7,11 +7,11 @@
 //! connection for as long as the connection lives. With 10,000 idle
 //! keep-alive clients that alone is over 160 MB. So once an HTTP/1.1
 //! connection has had no request in progress for [`PARK_AFTER`], its hyper
-//! session is ended without closing the socket: [`ParkableIo`] reports end of
-//! stream to hyper at a moment when nothing is readable, hyper finishes
-//! cleanly and drops its buffers, and the connection task waits for the
-//! socket to become readable before starting a new session on it. The client
-//! sees an ordinary keep-alive connection.
+//! session is ended without closing the socket. [`ParkableIo`] reports end
+//! of stream to hyper at a moment when nothing is readable, so hyper
+//! finishes cleanly and drops its buffers. The connection task then waits
+//! for the socket to become readable and starts a new session on it. The
+//! client sees an ordinary keep-alive connection.
 //!
 //! HTTP/2 connections are never parked, because the HTTP/2 state (settings,
 //! stream ids, flow control) cannot be rebuilt on a later session.
@@ -31,7 +31,7 @@ use crate::config::Limits;
 /// Time without a request in progress after which an HTTP/1.1 connection is parked.
 pub(crate) const PARK_AFTER: Duration = Duration::from_secs(1);
 
-/// What a connection has done, shared by its task and its request handlers.
+/// Request bookkeeping of one connection, shared by its task and its request handlers.
 pub(crate) struct Activity {
     state: Mutex<ActivityState>,
 }
@@ -47,7 +47,7 @@ struct ActivityState {
     http2: bool,
 }
 
-/// What a connection's watchdog should do next.
+/// Next action of a connection's watchdog.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Verdict {
     /// Check again at this instant.
@@ -170,7 +170,7 @@ impl ParkSignal {
     }
 }
 
-/// The socket as one hyper session sees it. It reads and writes the shared
+/// The socket as given to one hyper session. It reads and writes the shared
 /// stream, and once parking is requested it reports end of stream the next
 /// time nothing is readable. Shutdown is left to dropping the last
 /// reference to the stream, so that a parked socket stays open.

@@ -33,7 +33,7 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 /// Interval of metric upkeep and rate-limiter cleanup.
 const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Why the relay could not start or stopped with an error.
+/// Error that kept the relay from starting or ended it.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RelayError {
@@ -108,7 +108,7 @@ impl Relay {
         })
     }
 
-    /// The bound address, with the port the system picked if the configured port was 0.
+    /// Returns the bound address, with the port the system picked if the configured port was 0.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }

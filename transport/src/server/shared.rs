@@ -232,7 +232,7 @@ impl Shared {
     }
 }
 
-/// Maps an authentication failure to its answer.
+/// Maps an authentication failure to its error response.
 fn auth_error(error: AuthError) -> ApiError {
     let reason = match error {
         AuthError::Missing(_) => Reason::AuthMissing,
@@ -329,7 +329,7 @@ fn http_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
         .timer(TokioTimer::new())
         .keep_alive(true)
         .header_read_timeout(Duration::from_millis(limits.header_read_timeout_ms))
-        // hyper answers 431 when a request head does not fit its read buffer.
+        // hyper responds with 431 when a request head does not fit its read buffer.
         .max_buf_size(clamp(limits.max_header_bytes));
     builder
         .http2()

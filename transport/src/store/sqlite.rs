@@ -3,7 +3,7 @@
 //! # Durability
 //!
 //! `synchronous=FULL` makes every commit fsync the write-ahead log, and a
-//! deposit is answered only after the commit that contains it returned. To
+//! deposit returns only after the commit that contains it returned. To
 //! keep fsyncs from bounding throughput, one writer thread drains every
 //! pending write from its queue (up to [`MAX_BATCH`]), applies them in one
 //! transaction and commits once, so concurrent deposits share one fsync.
@@ -99,7 +99,7 @@ enum Command {
     },
 }
 
-/// A command's answer, held until the transaction that contains it has committed.
+/// Result of a command, held until the transaction that contains it has committed.
 enum Pending {
     Bundle(Reply<BundleUpdate>, Result<BundleUpdate, StoreError>),
     Deposit(Reply<MessageId>, Result<MessageId, StoreError>),

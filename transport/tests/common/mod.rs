@@ -26,8 +26,8 @@ pub fn now() -> u64 {
         .as_secs()
 }
 
-/// A configuration for tests: memory store, a free loopback port, generous
-/// rate limits and short timeouts.
+/// Builds a configuration for tests: memory store, a free loopback port,
+/// generous rate limits and a short shutdown deadline.
 pub fn test_config() -> Config {
     let mut config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -191,7 +191,7 @@ pub fn signed_at(
     request
 }
 
-/// Reads the `"error"` kind of a JSON error answer.
+/// Reads the `"error"` kind of a JSON error response.
 pub async fn error_kind(response: reqwest::Response) -> String {
     json(response).await["error"]
         .as_str()
@@ -199,13 +199,13 @@ pub async fn error_kind(response: reqwest::Response) -> String {
         .to_owned()
 }
 
-/// Reads a JSON answer.
+/// Reads a JSON response body.
 pub async fn json(response: reqwest::Response) -> serde_json::Value {
     let text = response.text().await.unwrap();
     serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
 }
 
-/// Reads the `"id"` of a 201 deposit answer.
+/// Reads the `"id"` of a 201 deposit response.
 pub async fn deposit_id(response: reqwest::Response) -> String {
     assert_eq!(response.status(), 201);
     json(response).await["id"].as_str().unwrap().to_owned()
