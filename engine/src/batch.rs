@@ -2,9 +2,10 @@
 //!
 //! Each item goes through the same code as a single [`Engine::seal`] or
 //! [`Engine::open`](crate::Engine::open); only signature verification is
-//! regrouped. [`open_many`] first decrypts every envelope in parallel, then
-//! verifies all Ed25519 signatures that reached that stage with one call to
-//! the batch verifier, and the ML-DSA signatures one by one in parallel.
+//! regrouped. [`open_many`] first decrypts every envelope in parallel. Then
+//! it verifies the Ed25519 signatures that reached that stage in batches, one
+//! per rayon thread, while the ML-DSA signatures are verified one by one in
+//! parallel.
 //! Results keep the input order, and an item fails only through its own
 //! checks: the batch verifier reports one result per signature.
 //!
@@ -115,11 +116,15 @@ fn verify_all(
                 .map_or(Vec::new(), |checks| vec![Ok(()); checks.len()])
         })
         .collect();
-    let ed25519_results = verify_ed25519_batch(backends, &ed25519);
-    let other_results: Vec<Result<(), SignatureError>> = others
-        .par_iter()
-        .map(|slot| slot.check.verify(backends, slot.message))
-        .collect();
+    let (ed25519_results, other_results) = rayon::join(
+        || verify_ed25519_batch(backends, &ed25519),
+        || -> Vec<Result<(), SignatureError>> {
+            others
+                .par_iter()
+                .map(|slot| slot.check.verify(backends, slot.message))
+                .collect()
+        },
+    );
     for (slot, result) in ed25519
         .iter()
         .chain(&others)
@@ -139,8 +144,29 @@ fn verify_all(
         .collect()
 }
 
-/// Verifies every Ed25519 slot with one batch call.
+/// Smallest Ed25519 batch that [`verify_ed25519_batch`] splits off. Smaller
+/// batches lose most of the per-signature saving of batch verification.
+const MIN_ED25519_BATCH: usize = 64;
+
+/// Verifies every Ed25519 slot in batches, one per rayon thread and at least
+/// [`MIN_ED25519_BATCH`] signatures each, so that a large `open_many` keeps
+/// every core busy during verification. Results keep the order of `slots`.
 fn verify_ed25519_batch(
+    backends: &BackendSet,
+    slots: &[Slot<'_>],
+) -> Vec<Result<(), SignatureError>> {
+    let batch_len = slots
+        .len()
+        .div_ceil(rayon::current_num_threads())
+        .max(MIN_ED25519_BATCH);
+    slots
+        .par_chunks(batch_len)
+        .flat_map_iter(|batch| verify_ed25519_chunk(backends, batch))
+        .collect()
+}
+
+/// Verifies one batch of Ed25519 slots with one call to the batch verifier.
+fn verify_ed25519_chunk(
     backends: &BackendSet,
     slots: &[Slot<'_>],
 ) -> Vec<Result<(), SignatureError>> {
@@ -228,6 +254,63 @@ mod tests {
                     Ok(sender.id()),
                     "item {i}"
                 ),
+            }
+        }
+    }
+
+    /// With two threads, 300 Ed25519 signatures split into two batches of
+    /// 150. Damaged signatures and failed decryptions on and around that
+    /// boundary must still fail exactly their own items.
+    #[test]
+    fn ed25519_batches_split_across_threads_keep_items_apart() {
+        let engine = Engine::new();
+        let sender = Identity::generate_with(&engine, ModeSet::ALL).unwrap();
+        let bob = Recipient::generate(&engine, ModeSet::ALL, NOW - 10, 3600).unwrap();
+        let bundle = bob.bundle().verify(&engine, NOW).unwrap();
+        let bad_signature = [0, 149, 150, 151, 299];
+        let bad_ciphertext = [1, 148];
+
+        let envelopes: Vec<Vec<u8>> = (0..300)
+            .map(|i| {
+                let payload = i.to_string();
+                let mut envelope = forge::seal_tampered(
+                    &engine,
+                    &sender,
+                    &bundle,
+                    Mode::Classical,
+                    payload.as_bytes(),
+                    |_, sig| {
+                        if bad_signature.contains(&i) {
+                            *sig = forge::flip_signature_bit(sig, SigAlg::Ed25519);
+                        }
+                    },
+                );
+                if bad_ciphertext.contains(&i) {
+                    let last = envelope.len() - 1;
+                    envelope[last] ^= 1;
+                }
+                envelope
+            })
+            .collect();
+        let inputs: Vec<&[u8]> = envelopes.iter().map(Vec::as_slice).collect();
+
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let policy = Policy::at_least(Mode::Classical);
+        let batch = pool.install(|| engine.open_many(&bob, &policy, &inputs, NOW));
+
+        assert_eq!(batch.len(), 300);
+        for (i, result) in batch.iter().enumerate() {
+            if bad_signature.contains(&i) {
+                let invalid = SignatureError::Invalid(SigAlg::Ed25519);
+                assert_eq!(result, &Err(OpenError::Signature(invalid)), "item {i}");
+            } else if bad_ciphertext.contains(&i) {
+                assert_eq!(result, &Err(OpenError::Aead), "item {i}");
+            } else {
+                let opened = result.as_ref().expect("good item opens");
+                assert_eq!(opened.payload, i.to_string().as_bytes(), "item {i}");
             }
         }
     }

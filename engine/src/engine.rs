@@ -137,9 +137,9 @@ impl Engine {
     }
 
     /// Opens each envelope as [`Engine::open`] does: decrypts in parallel,
-    /// then verifies the Ed25519 signatures of the whole batch in one batch
-    /// verification and the other signatures in parallel. Results are in
-    /// input order, and a bad envelope fails only its own result.
+    /// then verifies the Ed25519 signatures with batch verification (one
+    /// batch per rayon thread) and the other signatures in parallel. Results
+    /// are in input order, and a bad envelope fails only its own result.
     pub fn open_many(
         &self,
         me: &Recipient,
