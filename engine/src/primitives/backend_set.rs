@@ -24,15 +24,15 @@
 //!
 //! # The default and why
 //!
-//! Earlier scratch measurements of the underlying crates, on a 2-core AMD
-//! EPYC with an x86-64-v3 build and per operation, gave these figures.
-//! ML-KEM-768 encapsulation and decapsulation took 10.6 and 11.3 us with
-//! PQClean, 11.8 and 12.7 us with libcrux. ML-DSA-65 signing and verification
-//! took 104 and 39 us with PQClean, 109 and 38 us with libcrux. X25519 took
-//! 72 us with dalek and 32 us with aws-lc-rs, and Ed25519 signing 21 us with
-//! dalek and 12 us with aws-lc-rs. AES-256-GCM on 1 KiB ran at 1.6 GB/s with
-//! RustCrypto and 5.7 GB/s with ring. The criterion benchmarks of these
-//! wrappers live in the `qrnm-benches` crate (`benches/primitives.rs`).
+//! `docs/benchmarks.md` records the criterion medians behind these choices
+//! (`benches/benches/primitives.rs`, every backend of an operation in one
+//! group). On a 2-core AMD EPYC with an x86-64-v3 build: ML-KEM-768
+//! encapsulation took 10.7 us with both libcrux and PQClean, ML-DSA-65
+//! signing 87 us with libcrux and 114 us with PQClean, an X25519 shared
+//! secret 21 us with aws-lc-rs and 37 us with dalek, Ed25519 signing 13 us
+//! with aws-lc-rs and 29 us with dalek, and AES-256-GCM sealing of 1 KiB ran
+//! at 3.3 GB/s with aws-lc-rs, 2.8 GB/s with ring and 1.6 GB/s with
+//! RustCrypto.
 //!
 //! - ML-KEM and ML-DSA: libcrux. It is formally verified and within about
 //!   10 % of PQClean. It is also the only ML-KEM backend with derandomized
