@@ -26,13 +26,15 @@
 //!
 //! `docs/benchmarks.md` records the criterion medians behind these choices
 //! (`benches/benches/primitives.rs`, every backend of an operation in one
-//! group). On a 2-core AMD EPYC with an x86-64-v3 build: ML-KEM-768
-//! encapsulation took 10.7 us with both libcrux and PQClean, ML-DSA-65
-//! signing 87 us with libcrux and 114 us with PQClean, an X25519 shared
-//! secret 21 us with aws-lc-rs and 37 us with dalek, Ed25519 signing 13 us
-//! with aws-lc-rs and 29 us with dalek, and AES-256-GCM sealing of 1 KiB ran
-//! at 3.3 GB/s with aws-lc-rs, 2.8 GB/s with ring and 1.6 GB/s with
-//! RustCrypto.
+//! group). Medians on a 2-core AMD EPYC with an x86-64-v3 build:
+//!
+//! | operation | figures |
+//! | --- | --- |
+//! | ML-KEM-768 encapsulation | 10.7 us libcrux, 10.7 us PQClean |
+//! | ML-DSA-65 signing | 87 us libcrux, 114 us PQClean |
+//! | X25519 shared secret | 21 us aws-lc-rs, 37 us dalek |
+//! | Ed25519 signing | 13 us aws-lc-rs, 29 us dalek |
+//! | AES-256-GCM sealing of 1 KiB | 3.3 GB/s aws-lc-rs, 2.8 GB/s ring, 1.6 GB/s RustCrypto |
 //!
 //! - ML-KEM and ML-DSA: libcrux. It is formally verified and within about
 //!   10 % of PQClean. It is also the only ML-KEM backend with derandomized
