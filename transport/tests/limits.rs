@@ -302,6 +302,43 @@ async fn rate_limit_answers_429() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_counts_malformed_and_unknown_requests() {
+    let mut config = test_config();
+    config.limits.requests_per_second_per_peer = 1;
+    config.limits.burst = 3;
+    let relay = TestRelay::start(config).await;
+    let client = client();
+
+    // Requests that fail before routing completes must use up the budget too.
+    let invalid = [
+        relay.url("/v1/keys/abc"),
+        relay.url("/v1/keys/abc"),
+        relay.url("/no/such/route"),
+        relay.url("/v1/keys/abc"),
+        relay.url("/v1/keys/abc"),
+        relay.url("/v1/keys/abc"),
+    ];
+    let mut statuses = Vec::new();
+    for url in &invalid {
+        statuses.push(client.get(url).send().await.unwrap().status().as_u16());
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
+    // A valid request right after is limited as well, because the budget is shared.
+    let valid = relay.url(&format!("/v1/keys/{}", "cd".repeat(32)));
+    assert_eq!(client.get(&valid).send().await.unwrap().status(), 429);
+    assert_eq!(
+        client
+            .get(relay.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_mailbox_answers_429() {
     let mut config = test_config();
     config.limits.max_messages_per_mailbox = 2;

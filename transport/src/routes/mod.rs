@@ -190,12 +190,18 @@ pub(crate) async fn handle(
     let started = Instant::now();
     let version = request.version();
 
+    // Every request counts against the peer's rate, before its path is parsed,
+    // so that malformed or unknown requests cannot bypass the limit. Probes and
+    // scrapes are exempt, so that a flood from one address does not make the
+    // relay look dead to its operator.
+    let admitted = is_operator_request(request.method(), request.uri().path())
+        || shared.limiter.allows(peer.ip());
+
     let (endpoint, result) = match route(request.method(), request.uri()) {
+        // The route is still parsed for the label of the 429 in metrics.
+        Ok((endpoint, _)) | Err((endpoint, _)) if !admitted => (endpoint, Err(rate_limited())),
         Err((endpoint, error)) => (endpoint, Err(error)),
-        Ok((endpoint, route)) => (
-            endpoint,
-            admit_and_dispatch(&shared, peer, route, request).await,
-        ),
+        Ok((endpoint, route)) => (endpoint, run_with_timeout(&shared, route, request).await),
     };
 
     let response = match result {
@@ -220,24 +226,27 @@ pub(crate) async fn handle(
     Ok(response)
 }
 
-async fn admit_and_dispatch(
+/// Returns true for `GET /healthz`, `GET /readyz` and `GET /metrics`, which
+/// the rate limit does not count. The path is compared whole and not parsed.
+fn is_operator_request(method: &Method, path: &str) -> bool {
+    method == Method::GET && matches!(path, "/healthz" | "/readyz" | "/metrics")
+}
+
+fn rate_limited() -> ApiError {
+    ApiError::rejected(
+        StatusCode::TOO_MANY_REQUESTS,
+        Reason::RateLimited,
+        "too many requests from this address; retry after a second",
+    )
+    .retry_after(1)
+}
+
+/// Runs a routed request under the request timeout, extended by its long-poll wait.
+async fn run_with_timeout(
     shared: &Shared,
-    peer: SocketAddr,
     route: Route,
     request: Request<Incoming>,
 ) -> Result<HttpResponse, ApiError> {
-    let operator = matches!(route, Route::Healthz | Route::Readyz | Route::Metrics);
-    // Probes and scrapes are exempt, so that a flood from one address does
-    // not make the relay look dead to its operator.
-    if !operator && !shared.limiter.allows(peer.ip()) {
-        return Err(ApiError::rejected(
-            StatusCode::TOO_MANY_REQUESTS,
-            Reason::RateLimited,
-            "too many requests from this address; retry after a second",
-        )
-        .retry_after(1));
-    }
-
     let limits = &shared.config.limits;
     let wait_ms = match route {
         Route::Fetch { wait_ms, .. } => wait_ms,
