@@ -453,16 +453,41 @@ impl Config {
             1000,
             100_000_000,
         );
-        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+        if let Err(message) = check_log_filter(&self.log.level) {
             check.fail(
                 "log.level",
                 format!("{:?}", self.log.level),
-                &format!("is not a valid tracing filter ({e})"),
-                "use error, warn, info, debug or trace",
+                &message,
+                "use trace, debug, info, warn or error, or directives such as \"qrnm_transport=debug,info\"",
             );
         }
         check.problems
     }
+}
+
+/// Level names that `tracing` reads in a filter directive.
+const LOG_LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+
+/// Checks a `tracing` filter. `EnvFilter` reads a bare word such as `warning`
+/// as a target name, which makes a valid filter that lets no relay event
+/// through, so each directive without `=` must be a level name or a module
+/// path (containing `::`) or a span filter (containing `[`).
+fn check_log_filter(filter: &str) -> Result<(), String> {
+    if let Err(e) = tracing_subscriber::EnvFilter::try_new(filter) {
+        return Err(format!("is not a valid tracing filter ({e})"));
+    }
+    if filter.trim().is_empty() {
+        return Err("is empty, so the relay would log nothing".to_owned());
+    }
+    for directive in filter.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let bare = !directive.contains(['=', '[']) && !directive.contains("::");
+        if bare && !LOG_LEVELS.contains(&directive.to_ascii_lowercase().as_str()) {
+            return Err(format!(
+                "{directive:?} is not a level name, and tracing would read it as a target name, so the relay would log nothing"
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Default)]
@@ -618,6 +643,41 @@ mod tests {
             keys,
             ["retention_secs", "limits.max_header_bytes", "limits.burst"]
         );
+    }
+
+    #[test]
+    fn unknown_log_level_is_rejected() {
+        for level in ["warning", "loud", "info,verbose", ""] {
+            let text = format!("[log]\nlevel = {level:?}\n");
+            let err = Config::from_toml(&text, "x.toml").unwrap_err().to_string();
+            assert!(err.contains("x.toml"), "{err}");
+            assert!(err.contains(&format!("log.level = {level:?}")), "{err}");
+            assert!(
+                err.contains("fix: use trace, debug, info, warn or error"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn log_levels_and_directives_are_accepted() {
+        for level in [
+            "trace",
+            "debug",
+            "info",
+            "warn",
+            "error",
+            "off",
+            "WARN",
+            "qrnm_transport=debug,info",
+            "qrnm_transport::server=trace",
+            "hyper=warn, info",
+        ] {
+            let text = format!("[log]\nlevel = {level:?}\n");
+            if let Err(e) = Config::from_toml(&text, "x.toml") {
+                panic!("{level}: {e}");
+            }
+        }
     }
 
     #[test]
