@@ -142,7 +142,9 @@ where
     F: Fn(Arc<L>, Ticket) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Flow> + Send + 'static,
 {
-    let (sender, receiver) = async_channel::unbounded::<Ticket>();
+    // At most one waiting ticket per lane: a backlog that the lanes cannot take is not kept
+    // in memory but counted as abandoned.
+    let (sender, receiver) = async_channel::bounded::<Ticket>(lanes.len().max(1));
     let started = Arc::new(AtomicU64::new(0));
     let mut tasks = JoinSet::new();
     for lane in lanes {
@@ -163,38 +165,57 @@ where
         });
     }
 
-    // Due times come from the schedule alone; when the lanes fall behind, tickets queue up
-    // and each keeps its own due time.
-    let interval = Duration::from_secs_f64(1.0 / rate);
-    let mut issued = 0u64;
-    loop {
-        let due = start + interval.mul_f64(issued as f64);
-        if due >= end {
+    // Due times come from the schedule alone; when the lanes fall behind, each ticket keeps
+    // its own due time. A ticket more than `grace` past its due time is counted as issued
+    // and abandoned without being created.
+    let grace = hard_stop.saturating_duration_since(end);
+    let interval = interval_nanos(rate);
+    let due_before = |instant: Instant| -> u64 {
+        let elapsed = instant.saturating_duration_since(start).as_nanos();
+        u64::try_from(elapsed.div_ceil(u128::from(interval))).unwrap_or(u64::MAX)
+    };
+    let total = due_before(end);
+    let mut next = 0u64;
+    while next < total {
+        let now = Instant::now();
+        if now >= hard_stop {
             break;
+        }
+        let due = start + Duration::from_nanos(interval.saturating_mul(next));
+        if let Some(cutoff) = now.checked_sub(grace).filter(|&cutoff| cutoff > due) {
+            next = due_before(cutoff).clamp(next + 1, total);
+            continue;
         }
         tokio::time::sleep_until(due.into()).await;
-        if sender
-            .send(Ticket {
-                seq: issued,
-                intended: due,
-            })
-            .await
-            .is_err()
-        {
-            // Every lane stopped, so nothing would run the ticket.
-            break;
+        let ticket = Ticket {
+            seq: next,
+            intended: due,
+        };
+        match tokio::time::timeout_at(hard_stop.into(), sender.send(ticket)).await {
+            Ok(Ok(())) => next += 1,
+            // Either every lane stopped, so nothing would run the ticket, or the hard stop
+            // came while the lanes were busy.
+            Ok(Err(_)) | Err(_) => break,
         }
-        issued += 1;
     }
     sender.close();
 
     join_until(tasks, hard_stop).await;
     let started = started.load(Ordering::Relaxed);
+    // Every operation due before the end counts as issued, including those skipped above or
+    // never reached because the lanes stopped or the hard stop came first.
+    let issued = total;
     ScheduleOutcome {
         issued,
         started,
         abandoned: issued.saturating_sub(started),
     }
+}
+
+/// Returns the time between two open-loop operations in nanoseconds, at least 1.
+fn interval_nanos(rate: f64) -> u64 {
+    // The options bound the rate, so the interval is a few microseconds at least.
+    ((1e9 / rate).round() as u64).max(1)
 }
 
 /// Waits for every task until `hard_stop`, then cancels the rest.
@@ -258,6 +279,34 @@ mod tests {
         let last = *latencies.last().unwrap();
         // The 20th operation finishes near 20 * 50 ms = 1 s after start but was due at 190 ms.
         assert!(last >= Duration::from_millis(700), "last latency {last:?}");
+    }
+
+    #[tokio::test]
+    async fn open_loop_backlog_stays_bounded() {
+        // 100 million operations are due within 100 ms on one lane whose every operation
+        // takes 20 ms. Every operation more than the grace of 100 ms late is abandoned
+        // without being queued, so the run ends near 200 ms with a handful started.
+        let lanes = vec![Arc::new(())];
+        let began = Instant::now();
+        let outcome = run_schedule(
+            LoadModel::Open { rate: 1e9 },
+            &lanes,
+            Duration::from_millis(100),
+            Duration::from_millis(100),
+            |_lane, _ticket| async {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                Flow::Continue
+            },
+        )
+        .await;
+        assert!(
+            began.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            began.elapsed()
+        );
+        assert_eq!(outcome.issued, 100_000_000, "{outcome:?}");
+        assert!(outcome.started <= 20, "{outcome:?}");
+        assert_eq!(outcome.abandoned, outcome.issued - outcome.started);
     }
 
     #[tokio::test]
