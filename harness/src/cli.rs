@@ -15,6 +15,19 @@ pub const DEFAULT_CONNECTIONS: usize = 10_000;
 pub const MAX_DEFAULT_USERS: usize = 1_000;
 /// Smallest payload that contains the message header that the receivers check.
 pub const MIN_MESSAGE_SIZE: usize = crate::payload::HEADER_LEN;
+/// Largest payload. A sealed envelope adds a few kilobytes of keys, ciphertext and signatures
+/// to its payload, so 64 KiB keeps every envelope far below the relay's default body limit of
+/// 1 MiB, and the queue of sealed envelopes stays small.
+pub const MAX_MESSAGE_SIZE: usize = 64 * 1024;
+/// Largest `--batch`. One `seal_many` call of 1024 hybrid messages already takes a large part
+/// of a second on one core; larger batches leave a short send phase with nothing sealed.
+pub const MAX_BATCH: usize = 1024;
+/// Largest open-loop `--rate`, in messages per second. It is far above what a relay on one
+/// machine acknowledges, so only a typing mistake reaches it.
+pub const MAX_RATE: f64 = 1_000_000.0;
+/// Shortest `--drain-timeout`: one receiver poll waits up to a second, so a shorter drain
+/// reports as lost messages that were never waited for.
+pub const MIN_DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Options of a load run.
 #[derive(Debug, Clone, Parser)]
@@ -52,16 +65,18 @@ pub struct Options {
     #[arg(long = "scenario", value_name = "NAME", default_value = "all")]
     pub scenarios: Vec<ScenarioArg>,
 
-    /// Measured send time of each scenario, as seconds ("10", "10s") or milliseconds ("500ms").
+    /// Measured send time of each scenario, as seconds ("10", "10s"), milliseconds ("500ms")
+    /// or minutes ("2m").
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "TIME")]
     pub duration: Duration,
 
     /// Open-loop arrival rate in messages per second over all connections.
     /// Without it the load is closed loop: each connection sends as soon as the response to its previous one arrives.
+    /// At most 1000000.
     #[arg(long, value_name = "MSGS_PER_S")]
     pub rate: Option<f64>,
 
-    /// Payload size in bytes of each message, header included.
+    /// Payload size in bytes of each message, header included, from 28 to 65536.
     #[arg(long, default_value_t = 256, value_name = "BYTES")]
     pub message_size: usize,
 
@@ -74,7 +89,7 @@ pub struct Options {
     #[arg(long, default_value_t = 0.2, value_name = "FRACTION")]
     pub classical_share: f64,
 
-    /// Messages per seal_many / open_many call.
+    /// Messages per seal_many / open_many call, from 1 to 1024.
     #[arg(long, default_value_t = 32, value_name = "N")]
     pub batch: usize,
 
@@ -83,6 +98,7 @@ pub struct Options {
     pub connect_concurrency: usize,
 
     /// Maximum time to wait for every acknowledged message to arrive after a scenario's send phase.
+    /// At least 1s.
     #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "TIME")]
     pub drain_timeout: Duration,
 
@@ -180,11 +196,31 @@ impl Options {
                 self.message_size
             ));
         }
+        if self.message_size > MAX_MESSAGE_SIZE {
+            return Err(format!(
+                "--message-size {} is above the maximum of {MAX_MESSAGE_SIZE} bytes, which keeps \
+                 every sealed envelope below the relay's body limit",
+                self.message_size
+            ));
+        }
         if let Some(rate) = self.rate {
-            if !(rate.is_finite() && rate > 0.0) {
+            if !(rate.is_finite() && rate > 0.0 && rate <= MAX_RATE) {
                 return Err(format!(
-                    "--rate {rate} must be a positive number of messages per second"
+                    "--rate {rate} must be a positive number of messages per second, at most \
+                     {MAX_RATE}"
                 ));
+            }
+        }
+        for (name, value) in [
+            ("--max-p99-ms", self.max_p99_ms),
+            ("--min-rate", self.min_rate),
+        ] {
+            if let Some(value) = value {
+                if !(value.is_finite() && value >= 0.0) {
+                    return Err(format!(
+                        "{name} {value} must be a finite number, zero or more"
+                    ));
+                }
             }
         }
         if !(self.classical_share > 0.0 && self.classical_share < 1.0) {
@@ -196,8 +232,21 @@ impl Options {
         if self.batch == 0 || self.connect_concurrency == 0 {
             return Err("--batch and --connect-concurrency must be at least 1".to_owned());
         }
+        if self.batch > MAX_BATCH {
+            return Err(format!(
+                "--batch {} is above the maximum of {MAX_BATCH} messages per seal_many call",
+                self.batch
+            ));
+        }
         if self.duration.is_zero() {
             return Err("--duration must be longer than zero".to_owned());
+        }
+        if self.drain_timeout < MIN_DRAIN_TIMEOUT {
+            return Err(format!(
+                "--drain-timeout {:?} is too short: at least 1s is needed for the receivers' \
+                 polls to collect what was acknowledged",
+                self.drain_timeout
+            ));
         }
         Ok(())
     }
@@ -395,5 +444,39 @@ mod tests {
         assert!(bad.validate().unwrap_err().contains("--users 10"));
         let tiny = Options::try_parse_from(["qrnm-load", "--message-size", "8"]).unwrap();
         assert!(tiny.validate().unwrap_err().contains("--message-size 8"));
+    }
+
+    fn rejection(args: &[&str]) -> String {
+        let options =
+            Options::try_parse_from(std::iter::once("qrnm-load").chain(args.iter().copied()))
+                .unwrap();
+        options.validate().unwrap_err()
+    }
+
+    #[test]
+    fn upper_bounds_and_non_finite_values_are_rejected() {
+        assert!(rejection(&["--message-size", "999999999"]).contains("65536"));
+        assert!(rejection(&["--rate", "1e9"]).contains("1000000"));
+        assert!(rejection(&["--batch", "100000"]).contains("1024"));
+        assert!(rejection(&["--max-p99-ms", "NaN"]).contains("--max-p99-ms"));
+        assert!(rejection(&["--max-p99-ms", "inf"]).contains("--max-p99-ms"));
+        assert!(rejection(&["--min-rate", "NaN"]).contains("--min-rate"));
+        assert!(rejection(&["--drain-timeout", "0"]).contains("--drain-timeout"));
+
+        let largest = Options::try_parse_from([
+            "qrnm-load",
+            "--message-size",
+            "65536",
+            "--batch",
+            "1024",
+            "--rate",
+            "1000000",
+            "--drain-timeout",
+            "1s",
+            "--max-p99-ms",
+            "0",
+        ])
+        .unwrap();
+        assert_eq!(largest.validate(), Ok(()));
     }
 }
