@@ -13,7 +13,8 @@
 //! underscores: `listen` by `QRNM_LISTEN`, `data_dir` by `QRNM_DATA_DIR`,
 //! `limits.max_body_bytes` by `QRNM_LIMITS_MAX_BODY_BYTES`, `log.level` by
 //! `QRNM_LOG_LEVEL`. The value is read as the key's type (an integer or a
-//! string).
+//! string). Any other variable that starts with `QRNM_` is an error, so a
+//! misspelt override is not ignored.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -245,6 +246,20 @@ pub enum ConfigError {
         /// What is wrong and how to fix it.
         message: String,
     },
+    /// An environment variable starts with `QRNM_` but overrides no key,
+    /// usually because its name is misspelt.
+    #[error(
+        "unknown environment variable{} {}: no config key has this name; fix: unset it or use one of {}",
+        if .vars.len() == 1 { "" } else { "s" },
+        .vars.join(", "),
+        .accepted.join(", ")
+    )]
+    UnknownEnv {
+        /// The unknown variable names.
+        vars: Vec<String>,
+        /// Every accepted variable name.
+        accepted: Vec<String>,
+    },
     /// One or more settings are out of range or inconsistent.
     #[error("{origin}: invalid configuration:{}", format_problems(.problems))]
     Invalid {
@@ -276,6 +291,8 @@ impl Config {
             source,
         })?;
         let origin = path.display().to_string();
+        let env_names = std::env::vars_os().map(|(name, _)| name.to_string_lossy().into_owned());
+        check_env_names(env_names)?;
         let (config, overridden) =
             Self::parse_with_env(&text, &origin, |name| std::env::var(name).ok())?;
         config.validate_as(&describe_origin(&origin, &overridden))?;
@@ -564,6 +581,38 @@ fn env_var_name(path: &str) -> String {
     )
 }
 
+/// Lists the names of every accepted override variable, sorted.
+pub fn env_var_names() -> Vec<String> {
+    let defaults = to_table(&Config::default()).unwrap_or_default();
+    leaf_keys(&defaults)
+        .keys()
+        .map(|path| env_var_name(path))
+        .collect()
+}
+
+/// Rejects environment variables that start with `QRNM_` but override no key,
+/// so that a misspelt override fails instead of being ignored. No other
+/// program of qrnm reads `QRNM_` variables, so every such name is an override.
+///
+/// # Errors
+///
+/// [`ConfigError::UnknownEnv`] naming the unknown and the accepted variables.
+pub fn check_env_names(names: impl IntoIterator<Item = String>) -> Result<(), ConfigError> {
+    let accepted = env_var_names();
+    let mut unknown: Vec<String> = names
+        .into_iter()
+        .filter(|name| name.starts_with(ENV_PREFIX) && !accepted.contains(name))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    unknown.sort();
+    Err(ConfigError::UnknownEnv {
+        vars: unknown,
+        accepted,
+    })
+}
+
 fn env_value(var: &str, raw: &str, default: &toml::Value) -> Result<toml::Value, ConfigError> {
     match default {
         toml::Value::Integer(_) => {
@@ -700,6 +749,24 @@ mod tests {
         assert_eq!(config.limits.max_body_bytes, 8192);
         assert_eq!(config.store, StoreKind::Memory);
         assert_eq!(applied.len(), 3);
+    }
+
+    #[test]
+    fn unknown_env_var_is_rejected() {
+        let names = ["PATH", "QRNM_LIMIT_MAX_BODY_BYTES", "QRNM_LOG_LEVEL"].map(String::from);
+        let err = check_env_names(names).unwrap_err().to_string();
+        assert!(err.contains("QRNM_LIMIT_MAX_BODY_BYTES"), "{err}");
+        assert!(!err.contains("PATH,"), "{err}");
+        assert!(err.contains("use one of QRNM_AUTH_"), "{err}");
+        assert!(err.contains("QRNM_LIMITS_MAX_BODY_BYTES"), "{err}");
+    }
+
+    #[test]
+    fn known_env_vars_are_accepted() {
+        let names = env_var_names();
+        assert!(names.contains(&"QRNM_LOG_LEVEL".to_owned()), "{names:?}");
+        assert!(names.contains(&"QRNM_DATA_DIR".to_owned()), "{names:?}");
+        check_env_names(names.into_iter().chain(["HOME".to_owned()])).unwrap();
     }
 
     #[test]

@@ -1,0 +1,37 @@
+//! `qrnm-relay check-config` run as a process, for the checks that read the
+//! environment or the raw file.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn development_config() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/development.toml")
+}
+
+fn check_config(file: &Path, env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_qrnm-relay"));
+    command.arg("check-config").arg(file);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().unwrap()
+}
+
+#[test]
+fn check_config_accepts_development_toml() {
+    let output = check_config(&development_config(), &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+}
+
+#[test]
+fn check_config_rejects_unknown_qrnm_variable() {
+    let output = check_config(
+        &development_config(),
+        &[("QRNM_LIMIT_MAX_BODY_BYTES", "8192")],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("QRNM_LIMIT_MAX_BODY_BYTES"), "{stderr}");
+    assert!(stderr.contains("QRNM_LIMITS_MAX_BODY_BYTES"), "{stderr}");
+}
