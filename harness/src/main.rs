@@ -50,7 +50,14 @@ fn main() -> ExitCode {
         }
     };
 
-    match runtime.block_on(run::run(options.clone(), exe)) {
+    let outcome = runtime.block_on(async {
+        let interrupted = run::listen_for_interruption().map_err(|source| run::RunError::Io {
+            action: "installing the SIGINT and SIGTERM handlers".to_owned(),
+            source,
+        })?;
+        run::run(options.clone(), exe, interrupted).await
+    });
+    match outcome {
         Ok(report) => {
             print!("{}", report::render_text(&report));
             if let Err(message) = run::write_outputs(&options, &report) {

@@ -68,6 +68,58 @@ pub enum RunError {
     /// Publishing or fetching the users' bundles failed.
     #[error("setting up the users' bundles failed: {0}")]
     Bundles(String),
+    /// SIGINT or SIGTERM arrived before the report was complete.
+    #[error(
+        "run interrupted by {}; the relay child was stopped and its data directory removed",
+        .0.name()
+    )]
+    Interrupted(Interruption),
+}
+
+/// A signal that stops a run early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interruption {
+    /// SIGINT, as sent by Ctrl-C.
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
+}
+
+impl Interruption {
+    /// Returns the signal's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Interruption::Interrupt => "SIGINT",
+            Interruption::Terminate => "SIGTERM",
+        }
+    }
+
+    /// Returns the exit status of a process stopped by the signal: 128 plus its number.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Interruption::Interrupt => 130,
+            Interruption::Terminate => 143,
+        }
+    }
+}
+
+/// Installs handlers for SIGINT and SIGTERM and returns a future that resolves with the first
+/// of them to arrive. From this call on, neither signal ends the process by itself.
+///
+/// # Errors
+///
+/// Returns the error of installing a handler. It must be called inside a Tokio runtime.
+pub fn listen_for_interruption()
+-> std::io::Result<impl std::future::Future<Output = Interruption> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => Interruption::Interrupt,
+            _ = terminate.recv() => Interruption::Terminate,
+        }
+    })
 }
 
 impl RunError {
@@ -76,6 +128,7 @@ impl RunError {
     pub fn exit_code(&self) -> u8 {
         match self {
             RunError::Connections { .. } | RunError::Bundles(_) => 1,
+            RunError::Interrupted(signal) => signal.exit_code(),
             _ => 2,
         }
     }
@@ -91,15 +144,51 @@ struct Target {
 
 /// Runs the load test described by `options`. `exe` is the harness's own executable, which
 /// is started with `__relay` when no `--target` is given.
-pub async fn run(options: Options, exe: PathBuf) -> Result<Report, RunError> {
+///
+/// When `interrupted` resolves first, the run stops: its tasks end, the relay child is
+/// killed and waited for, and its data directory is removed before this returns.
+pub async fn run(
+    options: Options,
+    exe: PathBuf,
+    interrupted: impl std::future::Future<Output = Interruption>,
+) -> Result<Report, RunError> {
     let run_start = Instant::now();
+    tokio::pin!(interrupted);
+    // Dropping a half-started target kills the relay child and removes the directory.
+    let target = tokio::select! {
+        target = start_target(&options, &exe) => target?,
+        signal = &mut interrupted => return Err(RunError::Interrupted(signal)),
+    };
+    let result = tokio::select! {
+        result = run_on_target(options, &target, run_start) => result,
+        signal = &mut interrupted => Err(RunError::Interrupted(signal)),
+    };
+    if let Some(relay) = &target.relay {
+        let mut relay = relay.lock().await;
+        if matches!(result, Err(RunError::Interrupted(_))) {
+            // The process is stopping, so the relay gets no time to drain.
+            let _ = relay.kill().await;
+        } else {
+            // The report is complete, and a relay that fails to stop cleanly changes nothing in it.
+            let _ = relay.stop().await;
+        }
+    }
+    // The relay has exited, so nothing writes to its data directory while it is removed.
+    drop(target);
+    result
+}
+
+async fn run_on_target(
+    options: Options,
+    target: &Target,
+    run_start: Instant,
+) -> Result<Report, RunError> {
     let display = Display::resolve(options.progress);
     let model = match options.rate {
         Some(rate) => LoadModel::Open { rate },
         None => LoadModel::Closed,
     };
 
-    let target = start_target(&options, &exe).await?;
     let engine = Engine::new();
     let users = create_users(&options, &engine, display).await?;
 
@@ -158,10 +247,6 @@ pub async fn run(options: Options, exe: PathBuf) -> Result<Report, RunError> {
     let report = assemble_report(&options, &context, &connect, scenarios, leftovers);
     // Closing the connections first lets the relay's graceful shutdown finish at once.
     pool.close_all().await;
-    if let Some(relay) = &target.relay {
-        // The report is complete, and a relay that fails to stop cleanly changes nothing in it.
-        let _ = relay.lock().await.stop().await;
-    }
     Ok(report)
 }
 
