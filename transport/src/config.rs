@@ -226,6 +226,16 @@ pub enum ConfigError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The file was read but is not valid UTF-8, which TOML requires.
+    #[error(
+        "{path}: the config file is not valid UTF-8 (first invalid byte at offset {offset}); fix: save it as UTF-8 text"
+    )]
+    NotUtf8 {
+        /// The config file.
+        path: PathBuf,
+        /// Byte offset of the first byte that is not valid UTF-8.
+        offset: usize,
+    },
     /// The file is not valid TOML or a key is unknown or has the wrong type.
     #[error(
         "{origin}: {message}\nfix: correct the key or value shown above; docs/relay.md lists every key with its type and default"
@@ -286,9 +296,13 @@ impl Config {
     ///
     /// [`ConfigError`] names the file, the key, the value and the fix.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| ConfigError::NotUtf8 {
+            path: path.to_owned(),
+            offset: e.utf8_error().valid_up_to(),
         })?;
         let origin = path.display().to_string();
         let env_names = std::env::vars_os().map(|(name, _)| name.to_string_lossy().into_owned());
