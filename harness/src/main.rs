@@ -14,7 +14,10 @@ fn main() -> ExitCode {
     if let Some(Internal::Relay(args)) = &options.internal {
         return relay_child::run_relay(args);
     }
-    if let Err(message) = options.validate() {
+    if let Err(message) = options
+        .validate()
+        .and_then(|()| run::check_outputs(&options))
+    {
         eprintln!("qrnm-load: {message}");
         return ExitCode::from(2);
     }

@@ -29,7 +29,7 @@ mod summary;
 
 use setup::{connect_all, create_users, publish_and_fetch};
 use summary::assemble_report;
-pub use summary::write_outputs;
+pub use summary::{check_outputs, write_outputs};
 
 /// Error that stops a run before or at the start of its measured phase.
 #[derive(Debug, thiserror::Error)]

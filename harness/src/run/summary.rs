@@ -128,6 +128,30 @@ fn thresholds(options: &Options, p99_ms: f64, throughput: f64) -> Vec<ThresholdR
     results
 }
 
+/// Checks that the `--json` and `--svg` files can be written, before a run spends its time.
+/// A file that did not exist is created to check it and removed again.
+///
+/// # Errors
+///
+/// Returns a sentence naming the option, the file and the operating system's reason.
+pub fn check_outputs(options: &Options) -> Result<(), String> {
+    for (name, path) in [("--json", &options.json), ("--svg", &options.svg)] {
+        let Some(path) = path else { continue };
+        let existed = path.exists();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| format!("{name} {} cannot be written: {e}", path.display()))?;
+        if !existed {
+            // Leaves no empty file behind when the run later fails to start.
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    Ok(())
+}
+
 /// Writes the JSON and SVG files that the options ask for.
 ///
 /// # Errors
@@ -151,6 +175,27 @@ pub fn write_outputs(options: &Options, report: &Report) -> Result<(), String> {
 mod tests {
     use super::*;
     use clap::Parser;
+
+    #[test]
+    fn unwritable_output_is_found_before_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = dir.path().join("report.json");
+        let writable =
+            Options::try_parse_from(["qrnm-load", "--json", fresh.to_str().unwrap()]).unwrap();
+        assert_eq!(check_outputs(&writable), Ok(()));
+        assert!(!fresh.exists(), "the check leaves no file behind");
+
+        let missing_dir = dir.path().join("no-such-dir").join("chart.svg");
+        let unwritable =
+            Options::try_parse_from(["qrnm-load", "--svg", missing_dir.to_str().unwrap()]).unwrap();
+        let error = check_outputs(&unwritable).unwrap_err();
+        assert!(error.starts_with("--svg "), "{error}");
+        assert!(error.contains("no-such-dir"), "{error}");
+
+        let directory =
+            Options::try_parse_from(["qrnm-load", "--json", dir.path().to_str().unwrap()]).unwrap();
+        assert!(check_outputs(&directory).is_err());
+    }
 
     #[test]
     fn thresholds_breach_and_pass() {
