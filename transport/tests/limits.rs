@@ -210,6 +210,49 @@ async fn header_of_64_kib_gets_431() {
     relay.stop().await;
 }
 
+/// Sends `request` on a new connection, checks that the relay closes it, and
+/// returns the raw response.
+async fn raw_exchange(relay: &TestRelay, request: &[u8]) -> Vec<u8> {
+    let mut stream = TcpStream::connect(relay.addr).await.unwrap();
+    // The relay may close before it has read everything, so a write error is expected.
+    let _ = stream.write_all(request).await;
+    let (response, closed) = read_until_closed(&mut stream, Duration::from_secs(5)).await;
+    assert!(closed, "the connection stayed open");
+    response
+}
+
+/// hyper answers a request head it cannot parse itself, before the relay sees
+/// the request, with an empty body. docs/relay.md lists these answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unparsable_heads_get_hyper_status_without_body() {
+    let relay = TestRelay::start(limits_config()).await;
+    let cases: [(&[u8], u16); 4] = [
+        (b"NOT A REQUEST LINE\r\n\r\n", 400),
+        (
+            b"POST /healthz HTTP/1.1\r\nhost: relay\r\ncontent-length: -1\r\n\r\n",
+            400,
+        ),
+        (
+            b"POST /healthz HTTP/1.1\r\nhost: relay\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\n",
+            400,
+        ),
+        // hyper treats a length above its maximum body length as a head that is too large.
+        (
+            b"POST /healthz HTTP/1.1\r\nhost: relay\r\ncontent-length: 18446744073709551615\r\n\r\n",
+            431,
+        ),
+    ];
+    for (request, status) in cases {
+        let response = raw_exchange(&relay, request).await;
+        let text = String::from_utf8_lossy(&response).to_ascii_lowercase();
+        let label = String::from_utf8_lossy(request);
+        assert_eq!(status_of(&response), Some(status), "{label}: {text}");
+        assert!(text.contains("content-length: 0\r\n"), "{label}: {text}");
+        assert!(!text.contains("application/json"), "{label}: {text}");
+    }
+    relay.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trickling_header_is_cut_off() {
     let relay = TestRelay::start(limits_config()).await;
