@@ -70,7 +70,7 @@ pub enum DecodeError {
         version: u8,
     },
     /// The magic bytes do not match.
-    #[error("bad magic bytes: input is not a {what}")]
+    #[error("bad magic bytes: input is not an encoded {what}")]
     BadMagic {
         /// Encoding that was expected.
         what: &'static str,
