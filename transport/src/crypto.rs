@@ -3,7 +3,7 @@
 //! public header of an envelope. The relay never decrypts anything.
 
 use qrnm_engine::{
-    BundleError, CompositeSignature, DecodeError, Engine, EnvelopeHeader, Identity, KeyError, Mode,
+    BundleError, CompositeSignature, Engine, EnvelopeHeader, Identity, KeyError, Mode,
     PublicIdentity, SignContext, SignedBundle,
 };
 
@@ -133,13 +133,8 @@ pub(crate) fn sign_request_message(
 
 /// Reads the public header of an envelope.
 pub(crate) fn parse_envelope(bytes: &[u8]) -> Result<EnvelopeInfo, String> {
-    let header = EnvelopeHeader::parse(bytes).map_err(|e| match e {
-        // The engine's text reads "input is not a envelope" for this case.
-        DecodeError::BadMagic { .. } => {
-            "invalid envelope: bad magic bytes: input is not an envelope".to_owned()
-        }
-        other => format!("invalid envelope: {other}"),
-    })?;
+    let header =
+        EnvelopeHeader::parse(bytes).map_err(|error| format!("invalid envelope: {error}"))?;
     Ok(EnvelopeInfo {
         recipient: MailboxId(*header.recipient().as_bytes()),
         mode: header.mode(),
@@ -155,7 +150,7 @@ mod tests {
         let error = parse_envelope(&[0x55; 200]).unwrap_err();
         assert_eq!(
             error,
-            "invalid envelope: bad magic bytes: input is not an envelope"
+            "invalid envelope: bad magic bytes: input is not an encoded envelope"
         );
     }
 }
