@@ -20,7 +20,7 @@ pub enum ApiError {
     #[error(transparent)]
     Lane(#[from] LaneError),
     /// The relay responded with an unexpected status.
-    #[error("{method} {path} returned {status}: {body}")]
+    #[error("{method} {path} returned {status} ({body})")]
     Status {
         /// Request method.
         method: Method,
@@ -28,7 +28,7 @@ pub enum ApiError {
         path: String,
         /// Status returned.
         status: StatusCode,
-        /// The JSON error body, as text.
+        /// The relay's JSON error as "error: message", or a short description of any other body.
         body: String,
     },
     /// The relay's response body could not be decoded.
@@ -131,9 +131,69 @@ fn expect_status(
         method: method.clone(),
         path: path.to_owned(),
         status: response.status(),
-        body: String::from_utf8_lossy(&response.body()[..response.body().len().min(512)])
-            .into_owned(),
+        body: describe_error_body(response.body()),
     })
+}
+
+/// Longest relay error message quoted in an error, in characters.
+const MAX_QUOTED_MESSAGE: usize = 200;
+
+/// Describes the body of an unexpected response in one line: the relay's JSON error as
+/// "error: message", or only the size of any other body, which may be a whole HTML page.
+pub fn describe_error_body(body: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct RelayError {
+        error: String,
+        message: String,
+    }
+    if body.is_empty() {
+        return "empty body".to_owned();
+    }
+    match serde_json::from_slice::<RelayError>(body) {
+        Ok(relay) => {
+            let text = format!("{}: {}", relay.error, relay.message);
+            let mut line: String = text
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(MAX_QUOTED_MESSAGE)
+                .collect();
+            if text.chars().count() > MAX_QUOTED_MESSAGE {
+                line.push_str("...");
+            }
+            line
+        }
+        Err(_) => format!("a {}-byte body that is not a qrnm error", body.len()),
+    }
+}
+
+/// Checks that the server at the lane's address is a qrnm relay: `GET /healthz` must answer
+/// 200 with `{"status":"ok"}`.
+///
+/// # Errors
+///
+/// Returns [`ApiError::Status`] for another status and [`ApiError::BadResponse`] for another
+/// body, and [`ApiError::Lane`] when no answer came.
+pub async fn check_relay(lane: &Lane) -> Result<(), ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Health {
+        status: String,
+    }
+    let path = "/healthz";
+    let response = lane
+        .send(Method::GET, path, &[], Bytes::new(), REQUEST_TIMEOUT)
+        .await?;
+    expect_status(&Method::GET, path, &response, &[StatusCode::OK])?;
+    match serde_json::from_slice::<Health>(response.body()) {
+        Ok(health) if health.status == "ok" => Ok(()),
+        _ => Err(ApiError::BadResponse {
+            method: Method::GET,
+            path: path.to_owned(),
+            detail: format!(
+                "a {}-byte body, expected {{\"status\":\"ok\"}}",
+                response.body().len()
+            ),
+        }),
+    }
 }
 
 /// Publishes a bundle with a signed `PUT /v1/keys/{mailbox}` made by [`sign`] over `body`.
@@ -253,6 +313,29 @@ pub async fn delete_message(lane: &Lane, request: &SignedRequest) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_bodies_are_one_short_line() {
+        let json = br#"{"error":"bad_request","message":"mailbox id must be 64 hex digits"}"#;
+        assert_eq!(
+            describe_error_body(json),
+            "bad_request: mailbox id must be 64 hex digits"
+        );
+        let html = b"<!DOCTYPE HTML>\n<html>\n<body><h1>Error response</h1>\n</body></html>\n";
+        assert_eq!(
+            describe_error_body(html),
+            format!("a {}-byte body that is not a qrnm error", html.len())
+        );
+        assert_eq!(describe_error_body(b""), "empty body");
+        let long = format!(
+            r#"{{"error":"x","message":"{}\n{}"}}"#,
+            "a".repeat(300),
+            "b"
+        );
+        let line = describe_error_body(long.as_bytes());
+        assert!(!line.contains('\n'), "{line}");
+        assert_eq!(line.chars().count(), MAX_QUOTED_MESSAGE + 3);
+    }
 
     #[test]
     fn created_id_parses() {

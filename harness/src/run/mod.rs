@@ -13,6 +13,7 @@ use tokio::sync::Mutex;
 use tokio::task::JoinSet;
 
 use crate::cli::Options;
+use crate::net::api::{self, ApiError};
 use crate::net::lane::{Endpoint, Lane};
 use crate::net::parse_target;
 use crate::net::pool::Pool;
@@ -68,6 +69,14 @@ pub enum RunError {
     /// Publishing or fetching the users' bundles failed.
     #[error("setting up the users' bundles failed: {0}")]
     Bundles(String),
+    /// The `--target` server answered, but not as a qrnm relay.
+    #[error("--target {url} is not a qrnm relay: {detail}")]
+    NotARelay {
+        /// The URL given.
+        url: String,
+        /// What it answered and what was expected.
+        detail: String,
+    },
     /// SIGINT or SIGTERM arrived before the report was complete.
     #[error(
         "run interrupted by {}; the relay child was stopped and its data directory removed",
@@ -189,6 +198,9 @@ async fn run_on_target(
         None => LoadModel::Closed,
     };
 
+    if let Some(url) = &options.target {
+        check_target(url, target.addr).await?;
+    }
     let engine = Engine::new();
     let users = create_users(&options, &engine, display).await?;
 
@@ -285,6 +297,26 @@ async fn start_target(options: &Options, exe: &Path) -> Result<Target, RunError>
         addr,
         relay: Some(Arc::new(Mutex::new(relay))),
         _data_dir: Some(data_dir),
+    })
+}
+
+/// Checks that the server behind `--target` is a qrnm relay before the users are made. A
+/// server that cannot be reached is left to the connect phase, which reports it.
+async fn check_target(url: &str, addr: SocketAddr) -> Result<(), RunError> {
+    let probe = Lane::new(0, Endpoint::new(addr));
+    if probe.connect().await.is_err() {
+        return Ok(());
+    }
+    let checked = api::check_relay(&probe).await;
+    probe.close().await;
+    checked.map_err(|error| RunError::NotARelay {
+        url: url.to_owned(),
+        detail: match error {
+            ApiError::Status { status, .. } => {
+                format!("GET /healthz returned {status}, expected 200 with {{\"status\":\"ok\"}}")
+            }
+            other => other.to_string(),
+        },
     })
 }
 
