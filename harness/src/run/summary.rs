@@ -30,11 +30,7 @@ pub(super) fn assemble_report(
 
     let sum = |f: fn(&ScenarioReport) -> u64| scenarios.iter().map(f).sum::<u64>();
     let messages_sent = sum(|s| s.messages_sent);
-    let duration_s: f64 = scenarios
-        .iter()
-        .filter(|s| s.messages_sent > 0)
-        .map(|s| s.duration_s)
-        .sum();
+    let duration_s = send_phase_seconds(&scenarios);
     let throughput = if duration_s > 0.0 {
         messages_sent as f64 / duration_s
     } else {
@@ -128,6 +124,15 @@ fn thresholds(options: &Options, p99_ms: f64, throughput: f64) -> Vec<ThresholdR
     results
 }
 
+/// Returns the total send time of the scenarios that sent messages. Without any it is +0.0:
+/// `Sum` for `f64` starts at -0.0, which the report would print as "-0.0 s".
+fn send_phase_seconds(scenarios: &[ScenarioReport]) -> f64 {
+    scenarios
+        .iter()
+        .filter(|s| s.messages_sent > 0)
+        .fold(0.0, |total, s| total + s.duration_s)
+}
+
 /// Checks that the `--json` and `--svg` files can be written, before a run spends its time.
 /// A file that did not exist is created to check it and removed again.
 ///
@@ -175,6 +180,14 @@ pub fn write_outputs(options: &Options, report: &Report) -> Result<(), String> {
 mod tests {
     use super::*;
     use clap::Parser;
+
+    #[test]
+    fn no_send_phase_is_positive_zero_seconds() {
+        let seconds = send_phase_seconds(&[]);
+        assert_eq!(seconds, 0.0);
+        assert!(seconds.is_sign_positive());
+        assert_eq!(format!("{seconds:.1}"), "0.0");
+    }
 
     #[test]
     fn unwritable_output_is_found_before_the_run() {
