@@ -19,8 +19,8 @@ pub const MIN_MESSAGE_SIZE: usize = crate::payload::HEADER_LEN;
 /// to its payload, so 64 KiB keeps every envelope far below the relay's default body limit of
 /// 1 MiB, and the queue of sealed envelopes stays small.
 pub const MAX_MESSAGE_SIZE: usize = 64 * 1024;
-/// Largest `--batch`. One `seal_many` call of 1024 hybrid messages already takes a large part
-/// of a second on one core; larger batches leave a short send phase with nothing sealed.
+/// Largest `--batch`. A much larger batch makes one `seal_many` call so long that a short send
+/// phase can end before its first envelope is sealed.
 pub const MAX_BATCH: usize = 1024;
 /// Largest open-loop `--rate`, in messages per second. It is far above what a relay on one
 /// machine acknowledges, so only a typing mistake reaches it.

@@ -61,7 +61,8 @@ pub struct ScheduleOutcome {
     pub issued: u64,
     /// Operations that a lane ran.
     pub started: u64,
-    /// Open-loop operations still waiting for a lane at the hard stop, never run.
+    /// Open-loop operations never run: still waiting for a lane at the hard stop, or more than
+    /// the grace period past their due time.
     pub abandoned: u64,
 }
 
@@ -69,6 +70,7 @@ pub struct ScheduleOutcome {
 ///
 /// Operations due before the end of `duration` still run afterwards, until `grace` has also
 /// passed. Then waiting operations are abandoned and counted, and running ones are cancelled.
+/// An open-loop operation more than `grace` past its due time is abandoned at once.
 pub async fn run_schedule<L, F, Fut>(
     model: LoadModel,
     lanes: &[Arc<L>],
@@ -142,8 +144,8 @@ where
     F: Fn(Arc<L>, Ticket) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Flow> + Send + 'static,
 {
-    // At most one waiting ticket per lane: a backlog that the lanes cannot take is not kept
-    // in memory but counted as abandoned.
+    // At most one ticket per lane waits in the channel. A backlog that the lanes cannot take
+    // is not kept in memory but counted as abandoned.
     let (sender, receiver) = async_channel::bounded::<Ticket>(lanes.len().max(1));
     let started = Arc::new(AtomicU64::new(0));
     let mut tasks = JoinSet::new();
@@ -165,7 +167,7 @@ where
         });
     }
 
-    // Due times come from the schedule alone; when the lanes fall behind, each ticket keeps
+    // Due times come from the schedule alone, so when the lanes fall behind, each ticket keeps
     // its own due time. A ticket more than `grace` past its due time is counted as issued
     // and abandoned without being created.
     let grace = hard_stop.saturating_duration_since(end);

@@ -1,5 +1,5 @@
 //! SIGINT and SIGTERM in the middle of a run: the harness stops its relay child, removes the
-//! relay's data directory, says so in one line, and exits with 128 plus the signal number.
+//! relay's data directory, prints one line naming the signal, and exits with 128 plus the signal number.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -1,4 +1,4 @@
-//! A `--target` that answers HTTP but is no qrnm relay: the harness exits 2 before the run
+//! A `--target` that speaks HTTP but is no qrnm relay: the harness exits 2 before the run
 //! with one line naming the URL, and quotes none of the server's HTML page.
 
 use std::io::{Read, Write};
@@ -12,7 +12,7 @@ const PAGE: &str = "<!DOCTYPE HTML>\n<html>\n<head><title>Error response</title>
 fn other_http_server_is_refused_in_one_line() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    // Answers every connection with a 501 HTML page, as a static file server does for PUT.
+    // Responds to every connection with a 501 HTML page, as a static file server does for PUT.
     std::thread::spawn(move || {
         for stream in listener.incoming().take(4) {
             let Ok(mut stream) = stream else { continue };

@@ -135,7 +135,7 @@ fn expect_status(
     })
 }
 
-/// Longest relay error message quoted in an error, in characters.
+/// Maximum length, in characters, of a relay error message quoted in an error.
 const MAX_QUOTED_MESSAGE: usize = 200;
 
 /// Describes the body of an unexpected response in one line: the relay's JSON error as
@@ -166,7 +166,7 @@ pub fn describe_error_body(body: &[u8]) -> String {
     }
 }
 
-/// Checks that the server at the lane's address is a qrnm relay: `GET /healthz` must answer
+/// Checks that the server at the lane's address is a qrnm relay: `GET /healthz` must respond
 /// 200 with `{"status":"ok"}`.
 ///
 /// # Errors

@@ -69,12 +69,12 @@ pub enum RunError {
     /// Publishing or fetching the users' bundles failed.
     #[error("setting up the users' bundles failed: {0}")]
     Bundles(String),
-    /// The `--target` server answered, but not as a qrnm relay.
+    /// The `--target` server responded, but not as a qrnm relay.
     #[error("--target {url} is not a qrnm relay: {detail}")]
     NotARelay {
         /// The URL given.
         url: String,
-        /// What it answered and what was expected.
+        /// What it responded and what was expected.
         detail: String,
     },
     /// SIGINT or SIGTERM arrived before the report was complete.
