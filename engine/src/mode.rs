@@ -7,7 +7,7 @@ use std::str::FromStr;
 ///
 /// The order is strength order, used by negotiation: `Classical < Hybrid < Pq`.
 /// `Pq` ranks above `Hybrid` because it uses the NIST category 5 parameter
-/// sets (ML-KEM-1024, ML-DSA-87) that CNSA 2.0 requires; `Hybrid` is the
+/// sets (ML-KEM-1024, ML-DSA-87) that CNSA 2.0 requires. `Hybrid` is the
 /// default because it stays safe if either its lattice or its elliptic-curve
 /// half is broken.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -49,7 +49,7 @@ impl Mode {
         }
     }
 
-    /// The key encapsulation mechanism of this mode.
+    /// Returns the key encapsulation mechanism of this mode.
     pub fn kem(self) -> KemAlg {
         match self {
             Mode::Classical => KemAlg::X25519,
@@ -58,7 +58,7 @@ impl Mode {
         }
     }
 
-    /// The signature algorithms of this mode, all of which must verify.
+    /// Returns the signature algorithms of this mode, all of which must verify.
     pub fn signatures(self) -> &'static [SigAlg] {
         match self {
             Mode::Classical => &[SigAlg::Ed25519],
@@ -102,7 +102,7 @@ impl ModeSet {
     /// All three modes.
     pub const ALL: ModeSet = ModeSet(0b111);
 
-    /// The set of the given modes.
+    /// Builds the set of the given modes.
     pub fn of(modes: &[Mode]) -> ModeSet {
         let mut set = ModeSet::EMPTY;
         for &mode in modes {
@@ -116,7 +116,7 @@ impl ModeSet {
         (bits & !Self::ALL.0 == 0).then_some(ModeSet(bits))
     }
 
-    /// The bit encoding.
+    /// Returns the bit encoding.
     pub fn bits(self) -> u8 {
         self.0
     }
@@ -131,38 +131,38 @@ impl ModeSet {
         self.0 &= !(1 << (mode.id() - 1));
     }
 
-    /// Whether `mode` is in the set.
+    /// Returns whether `mode` is in the set.
     pub fn contains(self, mode: Mode) -> bool {
         self.0 & (1 << (mode.id() - 1)) != 0
     }
 
-    /// Whether the set is empty.
+    /// Returns whether the set is empty.
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
 
-    /// Modes in both sets.
+    /// Returns the modes in both sets.
     pub fn intersection(self, other: ModeSet) -> ModeSet {
         ModeSet(self.0 & other.0)
     }
 
-    /// The members, weakest first.
+    /// Iterates over the members, weakest first.
     pub fn iter(self) -> impl DoubleEndedIterator<Item = Mode> {
         Mode::ALL.into_iter().filter(move |&m| self.contains(m))
     }
 
-    /// The strongest member.
+    /// Returns the strongest member.
     pub fn strongest(self) -> Option<Mode> {
         self.iter().next_back()
     }
 
-    /// The members at or above `floor`.
+    /// Returns the members at or above `floor`.
     pub fn at_least(self, floor: Mode) -> ModeSet {
         ModeSet::of(&self.iter().filter(|&m| m >= floor).collect::<Vec<_>>())
     }
 
-    /// The signature algorithms that an identity supporting these modes needs,
-    /// in ascending identifier order and without repeats.
+    /// Returns the signature algorithms that an identity supporting these
+    /// modes needs, in ascending identifier order and without repeats.
     pub fn signature_algs(self) -> Vec<SigAlg> {
         let mut algs: Vec<SigAlg> = self
             .iter()
@@ -285,7 +285,7 @@ impl SigAlg {
         }
     }
 
-    /// Whether the algorithm is post-quantum.
+    /// Returns whether the algorithm is post-quantum.
     pub fn is_post_quantum(self) -> bool {
         !matches!(self, SigAlg::Ed25519)
     }

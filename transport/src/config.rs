@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 /// Prefix of the environment variables that override single keys.
 pub const ENV_PREFIX: &str = "QRNM_";
 
-/// Which storage backend keeps mailboxes and bundles.
+/// Storage backend for mailboxes and bundles.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StoreKind {
@@ -196,9 +196,9 @@ pub struct Problem {
     pub key: String,
     /// The rejected value as written.
     pub value: String,
-    /// What is wrong with the value.
+    /// Problem with the value.
     pub message: String,
-    /// What to change.
+    /// Change that fixes the value.
     pub fix: String,
 }
 
@@ -212,7 +212,7 @@ impl fmt::Display for Problem {
     }
 }
 
-/// Why a configuration could not be loaded.
+/// Reason a configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -253,7 +253,7 @@ pub enum ConfigError {
         var: String,
         /// Its value.
         value: String,
-        /// What is wrong and how to fix it.
+        /// Problem and its fix.
         message: String,
     },
     /// An environment variable starts with `QRNM_` but overrides no key,
@@ -500,9 +500,9 @@ impl Config {
 const LOG_LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
 
 /// Checks a `tracing` filter. `EnvFilter` reads a bare word such as `warning`
-/// as a target name, which makes a valid filter that lets no relay event
-/// through, so each directive without `=` must be a level name or a module
-/// path (containing `::`) or a span filter (containing `[`).
+/// as a target name, which gives a valid filter that lets no relay event
+/// through. Each directive without `=` must therefore be a level name, a
+/// module path (containing `::`) or a span filter (containing `[`).
 fn check_log_filter(filter: &str) -> Result<(), String> {
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(filter) {
         return Err(format!("is not a valid tracing filter ({e})"));
