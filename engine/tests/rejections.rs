@@ -125,7 +125,7 @@ fn every_bit_flip_of_classical_envelope_fails() {
 }
 
 /// Every bit of a hybrid and a pq envelope, flipped one at a time. About
-/// 125,000 openings, spread over rayon's threads.
+/// 160,000 openings, spread over rayon's threads.
 #[test]
 fn every_bit_flip_of_hybrid_and_pq_envelopes_fails() {
     use rayon::prelude::*;
