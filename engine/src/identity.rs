@@ -11,7 +11,7 @@
 //! order. The [`IdentityId`] is BLAKE3 `derive_key` over that encoding, so it
 //! commits to every public key: removing or replacing any key changes the id.
 //!
-//! A [`CompositeSignature`] holds one signature per algorithm of a mode and
+//! A [`CompositeSignature`] contains one signature per algorithm of a mode and
 //! verifies only if every algorithm the mode requires is present and valid.
 //! Signatures are domain-separated by [`SignContext`]: ML-DSA receives the
 //! context as its FIPS 204 context string, and Ed25519, which has no context

@@ -13,7 +13,7 @@ const MAGIC: &[u8; 4] = b"QLD1";
 /// The identifying fields of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MessageHeader {
-    /// Random id of the run, so that messages from an earlier run on the same relay are told apart.
+    /// Random id of the run, so that messages from an earlier run on the same relay can be distinguished.
     pub run_id: u64,
     /// Index of the sending user.
     pub sender: u32,

@@ -99,8 +99,8 @@ pub fn sign_request(
     ])
 }
 
-/// Why an owner request is rejected. All of these answer 401, except
-/// [`AuthError::NonceCacheFull`], which answers 503.
+/// Reason an owner request is rejected. All of these get 401, except
+/// [`AuthError::NonceCacheFull`], which gets 503.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum AuthError {
     #[error("missing {0} header")]
@@ -328,7 +328,7 @@ mod tests {
     fn full_cache_rejects_instead_of_evicting() {
         let cache = NonceCache::new(NONCE_SHARDS, Duration::from_secs(600));
         let now = Instant::now();
-        // Every nonce below lands in shard 0, which holds one entry.
+        // Every nonce below lands in shard 0, which has room for one entry.
         cache.insert([0; 16], now).unwrap();
         let mut other = [0u8; 16];
         other[1] = 1;

@@ -221,8 +221,8 @@ async fn raw_exchange(relay: &TestRelay, request: &[u8]) -> Vec<u8> {
     response
 }
 
-/// hyper answers a request head it cannot parse itself, before the relay sees
-/// the request, with an empty body. docs/relay.md lists these answers.
+/// hyper itself responds to a request head it cannot parse, before the relay sees
+/// the request, with an empty body. docs/relay.md lists these responses.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unparsable_heads_get_hyper_status_without_body() {
     let relay = TestRelay::start(limits_config()).await;

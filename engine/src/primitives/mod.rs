@@ -23,15 +23,15 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 /// Failure of a primitive operation.
 ///
-/// Decapsulation and AEAD failures are deliberately opaque: the variant says
-/// which operation failed and nothing about why.
+/// Decapsulation and AEAD failures are deliberately opaque. The variant names
+/// the operation that failed and nothing about why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PrimitiveError {
     /// A key, ciphertext or signature had the wrong length for the algorithm.
     #[error("invalid length for {what}: expected {expected} bytes, got {actual}")]
     InvalidLength {
-        /// Which input was wrong.
+        /// Name of the invalid input.
         what: &'static str,
         /// Length the algorithm requires.
         expected: usize,
@@ -100,7 +100,7 @@ impl SecretBytes {
         self.0.len()
     }
 
-    /// Whether the secret is empty.
+    /// Returns whether the secret is empty.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

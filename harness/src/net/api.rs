@@ -172,7 +172,7 @@ pub fn describe_error_body(body: &[u8]) -> String {
 /// # Errors
 ///
 /// Returns [`ApiError::Status`] for another status and [`ApiError::BadResponse`] for another
-/// body, and [`ApiError::Lane`] when no answer came.
+/// body, and [`ApiError::Lane`] when no response came.
 pub async fn check_relay(lane: &Lane) -> Result<(), ApiError> {
     #[derive(serde::Deserialize)]
     struct Health {

@@ -17,7 +17,7 @@ use crate::wire::{MESSAGE_LIST_CONTENT_TYPE, encode_message_list};
 /// would cross it, but always carries at least one message.
 pub(crate) const MAX_LIST_BYTES: usize = 16 << 20;
 
-/// Stores an envelope addressed to `mailbox` and answers 201 with its id
+/// Stores an envelope addressed to `mailbox` and responds 201 with its id
 /// once the store reports it durable.
 pub(super) async fn deposit(
     shared: &Shared,

@@ -86,7 +86,7 @@ enum Route {
     Metrics,
 }
 
-/// An error answer: a status and a JSON body `{"error": kind, "message": sentence}`.
+/// An error response: a status and a JSON body `{"error": kind, "message": sentence}`.
 #[derive(Debug)]
 pub(crate) struct ApiError {
     status: StatusCode,
@@ -94,7 +94,7 @@ pub(crate) struct ApiError {
     message: String,
     /// Set when the error is a rejection to count and log.
     reason: Option<Reason>,
-    /// Close an HTTP/1 connection after answering, because the request body
+    /// Close an HTTP/1 connection after responding, because the request body
     /// was not read to its end.
     close: bool,
     retry_after_secs: Option<u64>,
@@ -181,7 +181,7 @@ pub(crate) fn unix_now() -> (u64, u64) {
     (since.as_secs(), millis)
 }
 
-/// Answers one request. Errors become JSON responses, so this never fails.
+/// Handles one request. Errors become JSON responses, so this never fails.
 pub(crate) async fn handle(
     shared: Arc<Shared>,
     peer: SocketAddr,

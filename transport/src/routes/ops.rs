@@ -10,12 +10,12 @@ use crate::server::Shared;
 /// Content type of the Prometheus text exposition format.
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Answers 200 while the process serves requests.
+/// Responds 200 while the process serves requests.
 pub(super) fn healthz() -> HttpResponse {
     json_response(StatusCode::OK, &serde_json::json!({ "status": "ok" }))
 }
 
-/// Answers 200 when the store serves reads and the relay is not stopping, 503 otherwise.
+/// Responds 200 when the store serves reads and the relay is not stopping, 503 otherwise.
 pub(super) async fn readyz(shared: &Shared) -> Result<HttpResponse, ApiError> {
     if shared.is_stopping() {
         return Err(ApiError::new(

@@ -312,7 +312,7 @@ impl Writer {
         tracing::debug!("store writer stopped");
     }
 
-    /// Applies a batch in one transaction and answers every command after the
+    /// Applies a batch in one transaction and replies to every command after the
     /// commit. Returns true when the batch contained a close command.
     fn run_batch(&mut self, batch: Vec<Command>) -> bool {
         let erases = batch.iter().any(|c| matches!(c, Command::Erase { .. }));
@@ -397,10 +397,10 @@ impl Writer {
     }
 }
 
-/// Applies one command inside the open transaction and queues its answer.
+/// Applies one command inside the open transaction and queues its reply.
 ///
 /// An `Err` is an SQLite failure that aborts the whole batch. Quota and
-/// ordering rejections are answers, not failures.
+/// ordering rejections are replies, not failures.
 fn apply(
     tx: &Transaction<'_>,
     mailboxes: &mut HashMap<MailboxId, (u64, u64)>,
@@ -472,11 +472,11 @@ fn park(command: Command, pending: &mut Vec<Pending>) {
     });
 }
 
-/// Answers every queued command with `error`; nothing of the batch was stored.
+/// Replies `error` to every queued command, because nothing of the batch was stored.
 fn fail_all(pending: Vec<Pending>, error: &StoreError) {
     let message = error.to_string();
     let failed = || StoreError::Unavailable(message.clone());
-    // A send fails only when the caller stopped waiting, which needs no answer.
+    // A send fails only when the caller stopped waiting, which needs no reply.
     for item in pending {
         match item {
             Pending::Bundle(reply, _) => drop(reply.send(Err(failed()))),
